@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './bytes';
+export * from './clock';
+export * from './logger';
+export * from './events';
+export * from './crc16';
