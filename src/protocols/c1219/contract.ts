@@ -36,7 +36,8 @@ export interface SessionAccess {
   authenticated: boolean;
 }
 
-export type TableReadResult = { code: typeof PsemCode.ok; data: Buffer } | { code: Exclude<PsemCodeValue, 0> };
+export type TableReadResult =
+  { code: typeof PsemCode.ok; data: Buffer } | { code: Exclude<PsemCodeValue, 0> };
 export type TableWriteResult = { code: PsemCodeValue };
 
 export type AuthResult =
@@ -46,9 +47,18 @@ export type AuthResult =
 
 export interface TableServer {
   /** Full read when `range` is undefined, else a partial read by offset. */
-  read(tableId: number, range: { offset: number; count: number } | undefined, access: SessionAccess): Promise<TableReadResult>;
+  read(
+    tableId: number,
+    range: { offset: number; count: number } | undefined,
+    access: SessionAccess,
+  ): Promise<TableReadResult>;
   /** Full write when `offset` is undefined. A write to ST7 runs a procedure. */
-  write(tableId: number, offset: number | undefined, data: Buffer, access: SessionAccess): Promise<TableWriteResult>;
+  write(
+    tableId: number,
+    offset: number | undefined,
+    data: Buffer,
+    access: SessionAccess,
+  ): Promise<TableWriteResult>;
   /** Check a 20-byte Security password for the logged-on user. */
   authenticate(userId: number, user: string, password: Buffer): Promise<AuthResult>;
   /** Called when a session ends (Terminate, timeout, new Ident), e.g. to drop pending ST8 results. */
