@@ -95,6 +95,9 @@ export const ErrorCode = {
   MigrationJournalInvalid: 804,
   MigrationVerifyFailed: 805,
   MigrationClearRefused: 806,
+  MigrationResultInvalid: 807,
+  MigrationProductListInvalid: 808,
+  MigrationStateConflict: 809,
 
   // 9xx farm
   FarmFleetInvalid: 900,

@@ -1,0 +1,246 @@
+/**
+ * Evaluation: run a rule set's checks over one interrogation result.
+ *
+ * For each rule the evaluator first decides applicability from data, not from the check:
+ *  - device type: the meter's identity, else the registration record's meter point kind
+ *    (MPAN core -> ESME, MPRN -> GSME); unknown while a rule depends on it -> cannot-evaluate;
+ *  - cohort: from the registration record (DCC's data); unknown while the rule is scoped by
+ *    cohort -> cannot-evaluate;
+ *  - out of scope -> not-applicable, and the check function is not called at all (so a meter
+ *    outside MOC Secure is never checked by MA516/MA517 under mehrs-5.0).
+ *
+ * Overall outcome: `blocked` if any block-severity check failed; else `cannot-evaluate` if any
+ * block-severity check could not be evaluated; else `passed`. Warn-severity results are
+ * reported in `warnings` and never change the outcome.
+ */
+
+import { z } from 'zod';
+import { summariseError, type InterrogationResult } from './interrogation-schema';
+import { COHORTS, DEVICE_TYPES, type Cohort, type DeviceType } from './cohorts';
+import { createCheckRegistry, type CheckRegistry } from './checks/registry';
+import type { CheckContext, CheckEvidence, CheckVerdict } from './checks/types';
+import type { RegistrationData, RegistrationRecord } from './registration';
+import type { Ruleset, RulesetCheck, Severity } from './ruleset';
+
+export type CheckOutcome = 'pass' | 'fail' | 'cannot-evaluate' | 'not-applicable';
+export const CHECK_OUTCOMES: readonly CheckOutcome[] = ['pass', 'fail', 'cannot-evaluate', 'not-applicable'];
+
+export type EvaluationOutcome = 'passed' | 'blocked' | 'cannot-evaluate';
+
+export interface CheckReport {
+  code: string;
+  title: string;
+  severity: Severity;
+  outcome: CheckOutcome;
+  reason: string;
+  /** Data that was missing or unknown (cannot-evaluate only; else empty). */
+  missing: string[];
+  evidence: CheckEvidence[];
+  modelled: boolean;
+}
+
+export interface Evaluation {
+  ruleset: { id: string; version: string; file: string; modelled: boolean };
+  outcome: EvaluationOutcome;
+  /** Codes of failed block-severity checks. */
+  blockingCodes: string[];
+  /** Codes of block-severity checks that could not be evaluated. */
+  undeterminedCodes: string[];
+  /** Codes of warn-severity checks that failed or could not be evaluated. */
+  warningCodes: string[];
+  /** What the scope decisions were based on. */
+  subject: {
+    mpxn: string | null;
+    deviceType: DeviceType | null;
+    cohort: Cohort | null;
+    registration: string | null;
+  };
+  checks: CheckReport[];
+}
+
+const CheckEvidenceSchema = z.object({
+  source: z.enum(['meter', 'registration', 'product-list', 'config']),
+  field: z.string(),
+  value: z.union([z.string(), z.number(), z.boolean(), z.null()]),
+  ref: z.string().nullable(),
+});
+
+export const CheckReportSchema = z.object({
+  code: z.string(),
+  title: z.string(),
+  severity: z.enum(['block', 'warn']),
+  outcome: z.enum(['pass', 'fail', 'cannot-evaluate', 'not-applicable']),
+  reason: z.string(),
+  missing: z.array(z.string()),
+  evidence: z.array(CheckEvidenceSchema),
+  modelled: z.boolean(),
+});
+
+/** Validates evaluations read back from a journal or a report; key order as documented. */
+export const EvaluationSchema = z.object({
+  ruleset: z.object({ id: z.string(), version: z.string(), file: z.string(), modelled: z.boolean() }),
+  outcome: z.enum(['passed', 'blocked', 'cannot-evaluate']),
+  blockingCodes: z.array(z.string()),
+  undeterminedCodes: z.array(z.string()),
+  warningCodes: z.array(z.string()),
+  subject: z.object({
+    mpxn: z.string().nullable(),
+    deviceType: z.enum(DEVICE_TYPES).nullable(),
+    cohort: z.enum(COHORTS).nullable(),
+    registration: z.string().nullable(),
+  }),
+  checks: z.array(CheckReportSchema),
+});
+
+const _evaluationShape: z.ZodType<Evaluation> = EvaluationSchema;
+void _evaluationShape;
+
+export interface EvaluateOptions {
+  registry?: CheckRegistry;
+  context?: CheckContext;
+}
+
+/** Find DCC's record for the meter point the meter reports. */
+export function findRegistration(
+  result: InterrogationResult,
+  registration: RegistrationData | RegistrationRecord | undefined,
+): RegistrationRecord | undefined {
+  if (!registration) return undefined;
+  if ('byMpxn' in registration) {
+    const mpxn = result.registration?.mpxn;
+    return mpxn ? registration.byMpxn.get(mpxn) : undefined;
+  }
+  return registration;
+}
+
+export function evaluate(
+  result: InterrogationResult,
+  registration: RegistrationData | RegistrationRecord | undefined,
+  ruleset: Ruleset,
+  options: EvaluateOptions = {},
+): Evaluation {
+  const registry = options.registry ?? createCheckRegistry();
+  const context = options.context ?? {};
+  const record = findRegistration(result, registration);
+  const deviceType: DeviceType | null = result.identity?.deviceType ?? record?.deviceType ?? null;
+  const cohort: Cohort | null = record?.cohort ?? null;
+
+  const checks = ruleset.checks.map((rule) => runRule(rule));
+
+  function runRule(rule: RulesetCheck): CheckReport {
+    const def = registry.get(rule.code);
+    const base = {
+      code: rule.code,
+      title: def?.title ?? rule.code,
+      severity: rule.severity,
+      modelled: def?.modelled ?? false,
+    };
+    if (!def) {
+      // The rule set was parsed against another registry: say so rather than pass silently.
+      return {
+        ...base,
+        outcome: 'cannot-evaluate',
+        reason: `check ${rule.code} is not registered`,
+        missing: [],
+        evidence: [],
+      };
+    }
+    const typeScoped = def.deviceTypes !== 'all' || rule.scope.deviceTypes !== null;
+    if (typeScoped) {
+      if (deviceType === null) {
+        return {
+          ...base,
+          outcome: 'cannot-evaluate',
+          reason:
+            'device type unknown (identity unreadable, no registration record), so scope cannot be decided',
+          missing: ['identity.deviceType'],
+          evidence: [],
+        };
+      }
+      const allowed = (def.deviceTypes === 'all' ? [deviceType] : def.deviceTypes).filter(
+        (t) => rule.scope.deviceTypes === null || rule.scope.deviceTypes.includes(t),
+      );
+      if (!allowed.includes(deviceType)) {
+        return {
+          ...base,
+          outcome: 'not-applicable',
+          reason: `device type ${deviceType} is outside the scope (${allowed.join(', ')})`,
+          missing: [],
+          evidence: [{ source: 'meter', field: 'identity.deviceType', value: deviceType, ref: null }],
+        };
+      }
+    }
+    if (rule.scope.cohorts !== null) {
+      if (cohort === null) {
+        return {
+          ...base,
+          outcome: 'cannot-evaluate',
+          reason: 'cohort unknown (no registration record for the meter point), so scope cannot be decided',
+          missing: ['registration.cohort'],
+          evidence: [],
+        };
+      }
+      if (!rule.scope.cohorts.includes(cohort)) {
+        return {
+          ...base,
+          outcome: 'not-applicable',
+          reason: `cohort ${cohort} is outside the scope (${rule.scope.cohorts.join(', ')})`,
+          missing: [],
+          evidence: [
+            {
+              source: 'registration',
+              field: 'cohort',
+              value: cohort,
+              ref: record ? `${record.source}:${record.line}` : null,
+            },
+          ],
+        };
+      }
+    }
+    let verdict: CheckVerdict;
+    try {
+      verdict = def.evaluate({ result, registration: record, context });
+    } catch (e) {
+      // A user-defined check that throws must not pass an installation nor stop a sweep of
+      // thousands: it blocks this device as undetermined, with the error on record.
+      const err = summariseError(e);
+      verdict = {
+        outcome: 'cannot-evaluate',
+        reason: `check raised ${err.codeName}: ${err.message}`,
+        missing: [],
+        evidence: [],
+      };
+    }
+    return {
+      ...base,
+      outcome: verdict.outcome,
+      reason: verdict.reason,
+      missing: verdict.outcome === 'cannot-evaluate' ? verdict.missing : [],
+      evidence: verdict.evidence,
+    };
+  }
+
+  const blocking = checks.filter((c) => c.severity === 'block');
+  const blockingCodes = blocking.filter((c) => c.outcome === 'fail').map((c) => c.code);
+  const undeterminedCodes = blocking.filter((c) => c.outcome === 'cannot-evaluate').map((c) => c.code);
+  const warningCodes = checks
+    .filter((c) => c.severity === 'warn' && (c.outcome === 'fail' || c.outcome === 'cannot-evaluate'))
+    .map((c) => c.code);
+  const outcome: EvaluationOutcome =
+    blockingCodes.length > 0 ? 'blocked' : undeterminedCodes.length > 0 ? 'cannot-evaluate' : 'passed';
+
+  return {
+    ruleset: { id: ruleset.id, version: ruleset.version, file: ruleset.file, modelled: ruleset.modelled },
+    outcome,
+    blockingCodes,
+    undeterminedCodes,
+    warningCodes,
+    subject: {
+      mpxn: result.registration?.mpxn ?? null,
+      deviceType,
+      cohort,
+      registration: record ? `${record.source}:${record.line}` : null,
+    },
+    checks,
+  };
+}

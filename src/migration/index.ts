@@ -1,0 +1,24 @@
+/** The migration layer's public API (docs/migration.md). */
+export * from './cohorts';
+export * from './session';
+export * from './interrogation-schema';
+export * from './interrogate';
+export * from './retry';
+export { SessionHandle } from './session-handle';
+export * from './registration';
+export * from './eligible-products';
+export * from './checks/types';
+export { MA516, MA517, evaluateCardIssuer } from './checks/card-issuer';
+export { MA110, evaluateEligibleProduct } from './checks/eligible-product';
+export { BUILTIN_CHECKS, CheckRegistry, createCheckRegistry } from './checks/registry';
+export { describeEvidence } from './checks/evidence-ref';
+export * from './ruleset';
+export * from './evaluate';
+export * from './journal';
+export * from './outcome';
+export * from './flow-result';
+export * from './flow';
+export * from './report';
+export * from './report-aggregate';
+export * from './report-summary';
+export { parseCsv, formatCsv, csvField, type CsvRecord } from './csv';

@@ -1,0 +1,173 @@
+/**
+ * Interrogation: read everything the checks and the audit need from one meter, into an
+ * InterrogationResult (interrogation-schema.ts).
+ *
+ * Reads are idempotent, so each read is retried on its own when it fails transiently (with a
+ * factory source the session is reopened first). A read that fails with a data fault (access
+ * denied, not supported, ...) leaves its field null and records a gap: missing data is an
+ * outcome the checks must see (cannot-evaluate), not a reason to abandon the other reads.
+ * Transient faults that outlast the retry policy are thrown: the meter cannot be reached.
+ */
+
+import type { Clock } from '../core/clock';
+import { systemClock } from '../core/clock';
+import { z } from 'zod';
+import { ErrorCode, SimError, isTransient } from '../core/errors';
+import {
+  CardRecordFieldSchema,
+  ClockReadingSchema,
+  DeviceIdentitySchema,
+  EvidenceSchema,
+  INTERROGATION_SCHEMA_ID,
+  INTERROGATION_SCHEMA_VERSION,
+  InterrogationResultSchema,
+  MeterEventSchema,
+  MeterRegistrationSchema,
+  MigrationStateSchema,
+  PrepaymentSummarySchema,
+  SessionIdentificationSchema,
+  formatIssues,
+  summariseError,
+  type CardRecordField,
+  type ClockReading,
+  type FieldEvidence,
+  type Gap,
+  type InterrogationField,
+  type InterrogationResult,
+} from './interrogation-schema';
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryObserver, type RetryPolicy } from './retry';
+import type { MeterSession, Reading, SessionSource } from './session';
+import { SessionHandle } from './session-handle';
+
+export interface InterrogateOptions extends RetryObserver {
+  clock?: Clock;
+  retry?: RetryPolicy;
+  /** How many of the newest meter events to read (0 skips the event log). Default 16. */
+  eventLogTail?: number;
+}
+
+export const DEFAULT_EVENT_LOG_TAIL = 16;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * Interrogate one meter. With a session factory the sessions it opens are closed before
+ * returning; a session passed in stays open (the caller owns it).
+ */
+export async function interrogate(
+  source: SessionSource,
+  options: InterrogateOptions = {},
+): Promise<InterrogationResult> {
+  const handle = new SessionHandle(source);
+  try {
+    return await interrogateWith(handle, options);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Interrogate through an existing handle (the flow shares one across steps). */
+export async function interrogateWith(
+  handle: SessionHandle,
+  options: InterrogateOptions = {},
+): Promise<InterrogationResult> {
+  const clock = options.clock ?? systemClock;
+  const policy = options.retry ?? DEFAULT_RETRY_POLICY;
+  const tail = options.eventLogTail ?? DEFAULT_EVENT_LOG_TAIL;
+  const gaps: Gap[] = [];
+  const evidence: FieldEvidence[] = [];
+  const interrogatedAt = iso(clock.now());
+
+  const read = async <T>(
+    field: InterrogationField,
+    schema: z.ZodType<T>,
+    op: (s: MeterSession) => Promise<Reading<T>>,
+  ): Promise<T | null> => {
+    // A fault while obtaining the session (logon refused, wrong meter) is not missing data
+    // for this field: it ends the interrogation.
+    let acquireFault: unknown;
+    try {
+      const r = await withRetry(
+        async () => {
+          let s: MeterSession;
+          try {
+            s = await handle.get();
+          } catch (e) {
+            acquireFault = e;
+            throw e;
+          }
+          return op(s);
+        },
+        policy,
+        clock,
+        {
+          onRetry: async (e, attempt, delayMs) => {
+            await handle.drop();
+            await options.onRetry?.(e, attempt, delayMs);
+          },
+        },
+      );
+      // A value or evidence outside the documented shape is the session's data fault: record
+      // it as a gap rather than let it reach a check or a report.
+      const value = schema.safeParse(r.value);
+      const items = z.array(EvidenceSchema).safeParse(r.evidence);
+      if (!value.success || !items.success) {
+        const issues = !value.success ? value.error : (items.error as z.ZodError);
+        throw new SimError(
+          ErrorCode.ServiceInvalidResponse,
+          `${field}: session returned an invalid value: ${formatIssues(issues)}`,
+          {
+            field,
+          },
+        );
+      }
+      for (const item of items.data) evidence.push({ field, item });
+      return value.data;
+    } catch (e) {
+      // Only a coded data fault of this read becomes a gap; anything else is not ours to hide.
+      if (!(e instanceof SimError) || isTransient(e) || e === acquireFault) throw e;
+      gaps.push({ field, error: summariseError(e) });
+      return null;
+    }
+  };
+
+  const session = await read('session', SessionIdentificationSchema, (s) => s.identify());
+  const identity = await read('identity', DeviceIdentitySchema, (s) => s.readIdentity());
+  const registration = await read('registration', MeterRegistrationSchema, (s) => s.readRegistration());
+  // Wrapped so that "no card held" (null from the session) and "unreadable" (null here) differ.
+  const card = await read('cardRecord', CardRecordFieldSchema, async (s) => {
+    const r = await s.readCardRecord();
+    const value: CardRecordField = r.value === null ? { present: false } : { present: true, ...r.value };
+    return { value, evidence: r.evidence };
+  });
+  const prepayment = await read('prepayment', PrepaymentSummarySchema, (s) => s.readPrepaymentSummary());
+  const clockReading = await read('clock', ClockReadingSchema, async (s): Promise<Reading<ClockReading>> => {
+    // Skew against the midpoint of the request/response round trip.
+    const before = clock.now();
+    const r = await s.readClock();
+    const host = Math.round((before + clock.now()) / 2);
+    return {
+      value: { meterTime: iso(r.value), hostTime: iso(host), skewMs: Math.round(r.value - host) },
+      evidence: r.evidence,
+    };
+  });
+  const migrationState = await read('migrationState', MigrationStateSchema, (s) => s.readMigrationState());
+  const events = tail > 0 ? await read('events', z.array(MeterEventSchema), (s) => s.readEventLog(tail)) : [];
+
+  // Every part was validated above; parsing the whole fixes the documented key order.
+  return InterrogationResultSchema.parse({
+    schema: INTERROGATION_SCHEMA_ID,
+    version: INTERROGATION_SCHEMA_VERSION,
+    interrogatedAt,
+    session,
+    identity,
+    registration,
+    cardRecord: card,
+    prepayment,
+    clock: clockReading,
+    migrationState,
+    events,
+    gaps,
+    evidence,
+  });
+}
