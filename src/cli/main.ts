@@ -1,18 +1,22 @@
 import { Command, CommanderError } from 'commander';
 import { isSimError, layerOf } from '../core/errors';
+import { registerProfiles } from './commands/profiles';
 import { ExitCode } from './exit-codes';
+import { errorLine, processIo, type Io } from './output';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pkg = require('../../package.json') as { version: string; description: string };
 
-export function buildProgram(): Command {
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command();
   program
     .name('smets1-sim')
     .description(pkg.description)
     .version(pkg.version)
     .showHelpAfterError('(run smets1-sim --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
+  registerProfiles(program, io, setExit);
   return program;
 }
 
@@ -35,19 +39,20 @@ export function exitCodeFor(err: unknown): number {
   return ExitCode.Internal;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+/** Run the CLI; resolves with the process exit code. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let code: number = ExitCode.Ok;
+  const program = buildProgram(io, (c) => (code = c));
   if (argv.length <= 2) {
     program.outputHelp();
     return ExitCode.Ok;
   }
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+    return code;
   } catch (err) {
     if (err instanceof CommanderError) return exitCodeFor(err);
-    const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`smets1-sim: ${msg}\n`);
+    io.err(`smets1-sim: ${errorLine(err)}`);
     return exitCodeFor(err);
   }
 }
