@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isSimError, layerOf } from '../core/errors';
+import { registerPorts } from './commands/ports';
 import { registerProfiles } from './commands/profiles';
 import { ExitCode } from './exit-codes';
 import { errorLine, processIo, type Io } from './output';
@@ -17,6 +18,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
   registerProfiles(program, io, setExit);
+  registerPorts(program, io, setExit);
   return program;
 }
 
