@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, SimError } from '../core/errors';
+import { onNewListener } from './base';
 import {
   DEFAULT_LINE,
   type ControlLines,
@@ -21,12 +22,14 @@ export interface MemOptions {
   maxChunk?: number;
   /** Names for the two ends, shown in `info.path` / `info.peer`. */
   names?: [string, string];
+  /** Line settings both ends report (they only drive line emulation; default 9600 8N1). */
+  line?: LineSettings;
 }
 
 export class MemTransport extends EventEmitter<TransportEvents> implements Transport {
   peerEnd: MemTransport | undefined;
   private open = true;
-  private line: LineSettings = { ...DEFAULT_LINE };
+  private line: LineSettings;
   private readonly queue: Buffer[] = [];
   private scheduled = false;
   readonly controlLines: ControlLines = {};
@@ -34,8 +37,10 @@ export class MemTransport extends EventEmitter<TransportEvents> implements Trans
   constructor(
     readonly info: TransportInfo,
     private readonly maxChunk: number,
+    line: LineSettings = DEFAULT_LINE,
   ) {
     super();
+    this.line = { ...line };
   }
 
   get isOpen(): boolean {
@@ -67,10 +72,31 @@ export class MemTransport extends EventEmitter<TransportEvents> implements Trans
 
   private flush(): void {
     this.scheduled = false;
-    while (this.open && this.queue.length > 0) {
-      this.emit('data', this.queue.shift()!);
+    // Like the OS-backed transports, hold bytes until someone listens for them.
+    if (this.listenerCount('data') === 0) {
+      if (this.queue.length > 0 && !this.waiting) {
+        this.waiting = true;
+        this.stopWatching = onNewListener(this, this.onNewListener);
+      }
+      return;
     }
+    // Take the batch first: shift() on a long queue (1-byte chunks) would be quadratic.
+    const batch = this.queue.splice(0);
+    for (let i = 0; i < batch.length && this.open; i++) this.emit('data', batch[i]!);
   }
+
+  private waiting = false;
+  private stopWatching: (() => void) | undefined;
+
+  private readonly onNewListener = (event: string | symbol): void => {
+    if (event !== 'data') return;
+    this.stopWatching?.();
+    this.waiting = false;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  };
 
   close(): Promise<void> {
     if (!this.open) return Promise.resolve();
@@ -113,8 +139,8 @@ export function createMemPair(options: MemOptions = {}): [MemTransport, MemTrans
   const id = ++pairCounter;
   const [na, nb] = options.names ?? [`pair-${id}-a`, `pair-${id}-b`];
   const maxChunk = Math.max(1, options.maxChunk ?? Number.MAX_SAFE_INTEGER);
-  const a = new MemTransport({ kind: 'mem', uri: `mem:${na}`, path: na, peer: nb }, maxChunk);
-  const b = new MemTransport({ kind: 'mem', uri: `mem:${nb}`, path: nb, peer: na }, maxChunk);
+  const a = new MemTransport({ kind: 'mem', uri: `mem:${na}`, path: na, peer: nb }, maxChunk, options.line);
+  const b = new MemTransport({ kind: 'mem', uri: `mem:${nb}`, path: nb, peer: na }, maxChunk, options.line);
   a.peerEnd = b;
   b.peerEnd = a;
   return [a, b];

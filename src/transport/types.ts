@@ -42,7 +42,6 @@ export interface TransportEvents {
   close: [SimError | undefined];
   /** Line settings changed, by us or (on a pty) by the peer. */
   line: [LineSettings];
-  [key: string]: unknown[];
 }
 
 export interface Transport extends EventEmitter<TransportEvents> {
@@ -64,7 +63,6 @@ export interface ListenerEvents {
   connection: [Transport];
   error: [SimError];
   close: [];
-  [key: string]: unknown[];
 }
 
 /**

@@ -1,0 +1,213 @@
+import net from 'node:net';
+import { systemClock, type Clock } from '../core/clock';
+import { ErrorCode, SimError } from '../core/errors';
+import { silentLogger, type Logger } from '../core/logger';
+import { BaseListener, BaseTransport } from './base';
+import { closedError, disconnectedError, mapTransportError } from './error-map';
+import { DEFAULT_LINE, type LineSettings, type Transport, type TransportInfo } from './types';
+
+/**
+ * TCP transports. A farm runs thousands of listeners in one process (stack.md §2d: 5,000 ports
+ * ≈ +61 MB), so a listener holds a net.Server and two small objects: no timers, no intervals,
+ * the connection set is created on first accept. Nagle is off on every socket: protocol frames
+ * are small request/response exchanges where a 40 ms delayed-ACK stall would dominate.
+ */
+
+export interface TcpOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Line settings reported by getLineSettings (they drive pacing only). */
+  line?: LineSettings;
+}
+
+function endpoint(address: string | undefined, port: number | undefined): string {
+  if (address === undefined || port === undefined) return 'unknown';
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export class TcpTransport extends BaseTransport {
+  private readonly pending = new Set<(e: SimError) => void>();
+  private lastError: SimError | undefined;
+  private released: (() => void) | undefined;
+
+  constructor(
+    private readonly socket: net.Socket,
+    info: TransportInfo,
+    line: LineSettings = DEFAULT_LINE,
+    logger: Logger = silentLogger,
+  ) {
+    super(info, line, logger);
+    socket.setNoDelay(true);
+    socket.on('error', (e) => {
+      // 'close' follows every 'error'; remember why.
+      this.lastError = mapTransportError(e, info.uri, {
+        op: 'io',
+        fallback: ErrorCode.TransportDisconnected,
+      });
+    });
+    socket.on('close', () => {
+      const err = this.lastError ?? disconnectedError(info.uri);
+      for (const reject of this.pending) reject(this.isClosing ? closedError(info.uri) : err);
+      this.pending.clear();
+      this.lost(err);
+      this.released?.();
+    });
+  }
+
+  protected startReading(): void {
+    this.socket.on('data', (chunk: Buffer) => this.emit('data', chunk));
+  }
+
+  protected writeBytes(data: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (e: SimError): void => reject(e);
+      this.pending.add(fail);
+      this.socket.write(data, (err) => {
+        if (!this.pending.delete(fail)) return;
+        if (!err) resolve();
+        else
+          reject(
+            this.isClosing
+              ? closedError(this.info.uri, 'closed while writing')
+              : mapTransportError(err, this.info.uri, {
+                  op: 'write',
+                  fallback: ErrorCode.TransportWriteFailed,
+                }),
+          );
+      });
+    });
+  }
+
+  protected release(): Promise<void> {
+    if (this.socket.destroyed && this.socket.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.released = resolve;
+      // destroy() rather than end(): the contract says pending writes reject. Bytes whose write()
+      // already resolved are in the kernel and still go out before the FIN.
+      this.socket.destroy();
+    });
+  }
+}
+
+/** `tcp://HOST:PORT`: connect, with an optional timeout on the given clock (0 = none). */
+export function connectTcp(
+  host: string,
+  port: number,
+  options: TcpOptions & { uri?: string; timeoutMs?: number } = {},
+): Promise<TcpTransport> {
+  const uri = options.uri ?? `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const clock = options.clock ?? systemClock;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true });
+    const timer =
+      options.timeoutMs && options.timeoutMs > 0
+        ? clock.setTimeout(() => {
+            socket.destroy();
+            reject(
+              new SimError(
+                ErrorCode.TransportTimeout,
+                `${uri}: connect timed out after ${options.timeoutMs} ms`,
+                {
+                  uri,
+                },
+              ),
+            );
+          }, options.timeoutMs)
+        : undefined;
+    const onError = (e: Error): void => {
+      clock.clearTimeout(timer);
+      socket.destroy();
+      reject(mapTransportError(e, uri, { op: 'connect' }));
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      clock.clearTimeout(timer);
+      socket.off('error', onError);
+      const info: TransportInfo = {
+        kind: 'tcp',
+        uri,
+        path: endpoint(socket.localAddress, socket.localPort),
+        peer: endpoint(socket.remoteAddress, socket.remotePort),
+      };
+      resolve(new TcpTransport(socket, info, options.line, options.logger));
+    });
+  });
+}
+
+export class TcpListener extends BaseListener {
+  private connections: Set<Transport> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly server: net.Server,
+    info: TransportInfo,
+    private readonly options: TcpOptions,
+  ) {
+    super(info, options.logger);
+    server.on('connection', (socket) => this.accept(socket));
+    server.on('error', (e) => this.reportError(mapTransportError(e, info.uri, { op: 'accept' })));
+  }
+
+  /** The bound port (useful after `tcp-listen://HOST:0`). */
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const info: TransportInfo = {
+      kind: 'tcp',
+      uri: this.info.uri,
+      path: endpoint(socket.localAddress, socket.localPort),
+      peer: endpoint(socket.remoteAddress, socket.remotePort),
+    };
+    const t = new TcpTransport(socket, info, this.options.line, this.options.logger);
+    const set = (this.connections ??= new Set());
+    set.add(t);
+    t.once('close', () => set.delete(t));
+    this.offer(t);
+  }
+
+  /** Stop accepting and close every connection this listener accepted. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const t of this.connections ?? []) void t.close();
+      for (const t of this.takeHeld()) void t.close();
+    }).then(() => {
+      this.emit('close');
+    });
+    return this.closing;
+  }
+}
+
+/** `tcp-listen://HOST:PORT` (PORT 0 picks a free port; info reports the bound one). */
+export function listenTcp(
+  host: string,
+  port: number,
+  options: TcpOptions & { uri?: string } = {},
+): Promise<TcpListener> {
+  const fmt = (p: number): string => `tcp-listen://${host.includes(':') ? `[${host}]` : host}:${p}`;
+  const requested = options.uri ?? fmt(port);
+  return new Promise((resolve, reject) => {
+    const server = net.createServer({ noDelay: true });
+    const onError = (e: Error): void => {
+      server.close();
+      reject(mapTransportError(e, requested, { op: 'listen' }));
+    };
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      const a = server.address();
+      const bound = typeof a === 'object' && a ? a.port : port;
+      // The URI reports the bound port so a manifest can hand it to clients.
+      const uri = port === 0 ? requested.replace(/:0(?=\?|$)/, `:${bound}`) : requested;
+      const info: TransportInfo = { kind: 'tcp', uri, path: endpoint(host, bound) };
+      resolve(new TcpListener(server, info, options));
+    });
+  });
+}
