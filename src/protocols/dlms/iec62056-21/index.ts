@@ -1,0 +1,5 @@
+export * from './baud';
+export * from './messages';
+export * from './framer';
+export * from './echo';
+export * from './server-signon';
