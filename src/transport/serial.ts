@@ -200,6 +200,9 @@ export class SerialTransport extends BaseTransport {
       next.stopBits !== this.line.stopBits;
     if (framingChanged) await this.reopen(next);
     else if (next.baudRate !== this.line.baudRate) {
+      // serialport's update() flushes both tty queues; drain first so the last bytes sent at
+      // the old speed (e.g. the C12.18 ACK of a Negotiate response) still leave (TCSADRAIN).
+      await new Promise<void>((resolve) => this.port.drain(() => resolve()));
       await new Promise<void>((resolve, reject) => {
         this.port.update({ baudRate: next.baudRate }, (err) => {
           if (err)
