@@ -1,0 +1,33 @@
+/**
+ * Which profile values are modelled assumptions and which are backed by a public source
+ * (docs/profiles.md "Modelled values"). A `modelled:` entry covers its path and everything
+ * below it; the most specific entry wins, so a `facts:` entry can carve a sourced value out of
+ * a modelled section.
+ */
+import type { FirmwareProfile } from './schema';
+
+export type Provenance =
+  | { kind: 'modelled'; path: string; reason: string }
+  | { kind: 'fact'; path: string; source: string }
+  | { kind: 'unmarked' };
+
+function covers(entry: string, path: string): boolean {
+  return path === entry || path.startsWith(`${entry}.`) || path.startsWith(`${entry}[`);
+}
+
+/** The provenance of `path` (written like the entries, e.g. `c1219.tables[MT1].fields`). */
+export function provenanceOf(p: FirmwareProfile, path: string): Provenance {
+  let best: Provenance = { kind: 'unmarked' };
+  let bestLen = -1;
+  for (const m of p.modelled)
+    if (covers(m.path, path) && m.path.length > bestLen) {
+      best = { kind: 'modelled', path: m.path, reason: m.reason };
+      bestLen = m.path.length;
+    }
+  for (const f of p.facts)
+    if (covers(f.path, path) && f.path.length > bestLen) {
+      best = { kind: 'fact', path: f.path, source: f.source };
+      bestLen = f.path.length;
+    }
+  return best;
+}
