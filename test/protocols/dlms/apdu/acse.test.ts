@@ -1,5 +1,6 @@
-import { fromHex, toHex } from '../../../../src/core/bytes';
-import { ErrorCode, SimError } from '../../../../src/core/errors';
+import { toHex } from '../../../../src/core/bytes';
+import { errorOf, hx, vectorChecker } from '../../../helpers/vectors';
+import { ErrorCode } from '../../../../src/core/errors';
 import {
   conformance,
   conformanceFromBits,
@@ -13,22 +14,7 @@ import {
   type InitiateResponse,
 } from '../../../../src/protocols/dlms/apdu';
 
-const hx = (...parts: string[]): Buffer => fromHex(parts.join(''));
-
-function errorOf(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
-}
-
-function vector(bytes: Buffer, value: Apdu): void {
-  expect(decodeApdu(bytes)).toEqual(value);
-  expect(toHex(encodeApdu(value))).toBe(toHex(bytes));
-}
+const vector = vectorChecker<Apdu>((b) => decodeApdu(b), encodeApdu);
 
 /** `007E1F`: bits 9-14 and 19-23 (docs/dlms.md §4.1). */
 const CONF_007E1F = conformance(

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { fromHex, toHex } from '../../../../src/core/bytes';
+import { hx } from '../../../helpers/vectors';
+import { toHex } from '../../../../src/core/bytes';
 import { ErrorCode } from '../../../../src/core/errors';
 import { axdr, encodeData, type Data } from '../../../../src/protocols/dlms/axdr';
 import {
@@ -27,8 +28,6 @@ import {
   type SetRequestWithFirstDatablock,
 } from '../../../../src/protocols/dlms/apdu';
 import { dataArb } from '../axdr/arbitraries';
-
-const hx = (...parts: string[]): Buffer => fromHex(parts.join(''));
 
 /** An object_list-like value big enough to need several blocks. */
 const bigValue: Data = axdr.array(

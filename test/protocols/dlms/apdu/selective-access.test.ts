@@ -1,4 +1,5 @@
-import { fromHex, toHex } from '../../../../src/core/bytes';
+import { toHex } from '../../../../src/core/bytes';
+import { hx } from '../../../helpers/vectors';
 import { ErrorCode } from '../../../../src/core/errors';
 import { axdr, encodeData } from '../../../../src/protocols/dlms/axdr';
 import {
@@ -14,8 +15,6 @@ import {
   rangeAccess,
   type GetRequestNormal,
 } from '../../../../src/protocols/dlms/apdu';
-
-const hx = (...parts: string[]): Buffer => fromHex(parts.join(''));
 
 const clockTime = { classId: 8, obis: parseObis('0-0:1.0.0.255'), attributeId: 2, dataIndex: 0 };
 

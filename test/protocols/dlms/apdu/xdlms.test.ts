@@ -1,5 +1,6 @@
-import { fromHex, toHex } from '../../../../src/core/bytes';
-import { ErrorCode, SimError } from '../../../../src/core/errors';
+import { toHex } from '../../../../src/core/bytes';
+import { errorOf, hx, vectorChecker } from '../../../helpers/vectors';
+import { ErrorCode } from '../../../../src/core/errors';
 import { axdr } from '../../../../src/protocols/dlms/axdr';
 import {
   DEFAULT_INVOKE,
@@ -12,22 +13,8 @@ import {
 } from '../../../../src/protocols/dlms/apdu';
 
 /** Vectors from docs/dlms.md §4.2 / §7 / §8 (all U9N `tests/test_xdlms/` unless noted). */
-const hx = (...parts: string[]): Buffer => fromHex(parts.join(''));
 
-function errorOf(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
-}
-
-function vector(bytes: Buffer, value: Apdu): void {
-  expect(decodeApdu(bytes)).toEqual(value);
-  expect(toHex(encodeApdu(value))).toBe(toHex(bytes));
-}
+const vector = vectorChecker<Apdu>((b) => decodeApdu(b), encodeApdu);
 
 const C1 = DEFAULT_INVOKE;
 /** `C0`: invoke id 0, confirmed, high priority. */

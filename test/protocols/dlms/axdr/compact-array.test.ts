@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { fromHex, toHex } from '../../../../src/core/bytes';
-import { ErrorCode, SimError } from '../../../../src/core/errors';
+import { errorOf, hx, vectorChecker } from '../../../helpers/vectors';
+import { ErrorCode } from '../../../../src/core/errors';
 import { axdr, decodeData, encodeData, type Data } from '../../../../src/protocols/dlms/axdr';
 import { compactArrayArb } from './arbitraries';
 
@@ -9,22 +9,8 @@ import { compactArrayArb } from './arbitraries';
  * TypeDescription syntax and cross-checked against the layout GXPY `_GXCommon.getCompactArray`
  * reads (description, A-XDR contents length, untagged contents).
  */
-const hx = (...parts: string[]): Buffer => fromHex(parts.join(''));
 
-function errorOf(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
-}
-
-function vector(bytes: Buffer, value: Data): void {
-  expect(decodeData(bytes)).toEqual(value);
-  expect(toHex(encodeData(value))).toBe(toHex(bytes));
-}
+const vector = vectorChecker<Data>((b) => decodeData(b), encodeData);
 
 describe('compact-array', () => {
   it('of unsigned: one type tag, contents length, untagged values', () => {

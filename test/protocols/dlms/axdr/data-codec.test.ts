@@ -1,6 +1,7 @@
 import fc from 'fast-check';
+import { errorOf, hx, vectorChecker } from '../../../helpers/vectors';
 import { isDeepStrictEqual } from 'node:util';
-import { ByteReader, ByteWriter, fromHex, toHex } from '../../../../src/core/bytes';
+import { ByteReader, ByteWriter, toHex } from '../../../../src/core/bytes';
 import { ErrorCode, SimError } from '../../../../src/core/errors';
 import {
   axdr,
@@ -13,23 +14,7 @@ import {
 } from '../../../../src/protocols/dlms/axdr';
 import { dataArb } from './arbitraries';
 
-const hx = (...parts: string[]): Buffer => fromHex(parts.join(''));
-
-function errorOf(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
-}
-
-/** Parse, generate and round-trip one vector. */
-function vector(bytes: Buffer, value: Data): void {
-  expect(decodeData(bytes)).toEqual(value);
-  expect(toHex(encodeData(value))).toBe(toHex(bytes));
-}
+const vector = vectorChecker<Data>((b) => decodeData(b), encodeData);
 
 describe('A-XDR length (docs/dlms.md §5)', () => {
   it('reads 82049E as 1182 and writes it back (U9N test_get.py)', () => {

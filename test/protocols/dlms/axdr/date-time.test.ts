@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { fromHex, toHex } from '../../../../src/core/bytes';
+import { hx } from '../../../helpers/vectors';
+import { toHex } from '../../../../src/core/bytes';
 import { ErrorCode, SimError } from '../../../../src/core/errors';
 import {
   axdr,
@@ -14,8 +15,6 @@ import {
   encodeData,
   type CosemDateTime,
 } from '../../../../src/protocols/dlms/axdr';
-
-const hx = (...parts: string[]): Buffer => fromHex(parts.join(''));
 
 /** docs/dlms.md §5: `07E50118FF0E303950FFC400` = 2021-01-24 14:48:57.80, deviation -60. */
 const DOC_EXAMPLE = hx(
