@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { SimError } from '../core/errors';
+import { ErrorCode, type SimError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/logger';
-import { closedError } from './error-map';
+import { closedError, mapTransportError } from './error-map';
 import {
   DEFAULT_LINE,
   type ControlLines,
@@ -117,6 +117,39 @@ export abstract class BaseTransport extends EventEmitter<TransportEvents> implem
 
   setControlLines(_lines: ControlLines): Promise<void> {
     return Promise.resolve();
+  }
+
+  private readonly pendingWrites = new Set<(e: SimError) => void>();
+
+  /**
+   * Run one OS write (`start` hands bytes to a socket or port and calls back when done) and
+   * track it, so that rejectPendingWrites() settles every write still in flight when the medium
+   * closes. Errors become SimErrors naming the URI.
+   */
+  protected trackedWrite(start: (done: (err?: Error | null) => void) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (e: SimError): void => reject(e);
+      this.pendingWrites.add(fail);
+      start((err) => {
+        if (!this.pendingWrites.delete(fail)) return;
+        if (!err) resolve();
+        else
+          reject(
+            this.isClosing
+              ? closedError(this.info.uri, 'closed while writing')
+              : mapTransportError(err, this.info.uri, {
+                  op: 'write',
+                  fallback: ErrorCode.TransportWriteFailed,
+                }),
+          );
+      });
+    });
+  }
+
+  /** Reject every write still in flight. */
+  protected rejectPendingWrites(e: SimError): void {
+    for (const reject of this.pendingWrites) reject(e);
+    this.pendingWrites.clear();
   }
 
   /** Start delivering `data` events. Called once, after the first data listener is attached. */

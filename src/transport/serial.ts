@@ -83,7 +83,6 @@ function openPort(uri: string, path: string, s: LineSettings, lock: boolean): Pr
 }
 
 export class SerialTransport extends BaseTransport {
-  private readonly pending = new Set<(e: SimError) => void>();
   /** Linux asserts DTR and RTS when a tty is opened (modelled as the starting state). */
   private control: Required<ControlLines> = { rts: true, dtr: true, brk: false };
   private reopening = false;
@@ -110,7 +109,7 @@ export class SerialTransport extends BaseTransport {
         err?.disconnected ? 'device disconnected' : 'port closed',
         err,
       );
-      this.rejectPending(e);
+      this.rejectPendingWrites(e);
       this.lost(e);
     });
     port.on('error', (err: Error) => {
@@ -123,38 +122,17 @@ export class SerialTransport extends BaseTransport {
     this.emit('data', chunk);
   };
 
-  private rejectPending(e: SimError): void {
-    for (const reject of this.pending) reject(e);
-    this.pending.clear();
-  }
-
   protected startReading(): void {
     this.readingStarted = true;
     this.port.on('data', this.onData);
   }
 
   protected writeBytes(data: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const fail = (e: SimError): void => reject(e);
-      this.pending.add(fail);
-      this.port.write(data, (err) => {
-        if (!this.pending.delete(fail)) return;
-        if (!err) resolve();
-        else
-          reject(
-            this.isClosing
-              ? closedError(this.info.uri, 'closed while writing')
-              : mapTransportError(err, this.info.uri, {
-                  op: 'write',
-                  fallback: ErrorCode.TransportWriteFailed,
-                }),
-          );
-      });
-    });
+    return this.trackedWrite((done) => this.port.write(data, done));
   }
 
   protected release(): Promise<void> {
-    this.rejectPending(closedError(this.info.uri, 'closed while writing'));
+    this.rejectPendingWrites(closedError(this.info.uri, 'closed while writing'));
     if (!this.port.isOpen) return Promise.resolve();
     return new Promise((resolve) => this.port.close(() => resolve()));
   }

@@ -26,7 +26,6 @@ function endpoint(address: string | undefined, port: number | undefined): string
 }
 
 export class TcpTransport extends BaseTransport {
-  private readonly pending = new Set<(e: SimError) => void>();
   private lastError: SimError | undefined;
   private released: (() => void) | undefined;
 
@@ -47,8 +46,7 @@ export class TcpTransport extends BaseTransport {
     });
     socket.on('close', () => {
       const err = this.lastError ?? disconnectedError(info.uri);
-      for (const reject of this.pending) reject(this.isClosing ? closedError(info.uri) : err);
-      this.pending.clear();
+      this.rejectPendingWrites(this.isClosing ? closedError(info.uri) : err);
       this.lost(err);
       this.released?.();
     });
@@ -59,23 +57,7 @@ export class TcpTransport extends BaseTransport {
   }
 
   protected writeBytes(data: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const fail = (e: SimError): void => reject(e);
-      this.pending.add(fail);
-      this.socket.write(data, (err) => {
-        if (!this.pending.delete(fail)) return;
-        if (!err) resolve();
-        else
-          reject(
-            this.isClosing
-              ? closedError(this.info.uri, 'closed while writing')
-              : mapTransportError(err, this.info.uri, {
-                  op: 'write',
-                  fallback: ErrorCode.TransportWriteFailed,
-                }),
-          );
-      });
-    });
+    return this.trackedWrite((done) => this.socket.write(data, done));
   }
 
   protected release(): Promise<void> {
