@@ -106,6 +106,8 @@ export const ErrorCode = {
   FarmApiBadRequest: 903,
   FarmApiUnauthorised: 904,
   FarmStartFailed: 905,
+  FarmManifestInvalid: 906,
+  FarmMeterNotFound: 907,
 
   // 10xx CLI / usage
   UsageError: 1000,
