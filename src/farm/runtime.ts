@@ -130,28 +130,31 @@ export class Farm {
       for (const m of Meter.loadAll({ store: this.store, clock: this.clock, behaviourOf }))
         stored.set(m.id, m);
     }
-    const meters = specs.map((spec) => {
-      const profile = profiles(spec.profile);
-      let meter = stored.get(spec.id);
-      if (meter) {
-        const diff = sameMeter(spec, meter.state);
-        if (diff)
-          throw startFailed(
-            `meter ${spec.id}: stored state is another meter (${diff}): use another --state directory`,
-            {
-              meterId: spec.id,
-            },
-          );
-        stored.delete(spec.id);
-      } else {
-        meter = Meter.create(this.newState(spec, profile), {
-          store: this.store,
-          clock: this.clock,
-          behaviour: profile.behaviour,
-        });
-      }
-      return { spec, meter, profile };
-    });
+    // One transaction for every new meter: per-meter commits cost ~0.5 ms each on SQLite.
+    const meters = this.store.batch(() =>
+      specs.map((spec) => {
+        const profile = profiles(spec.profile);
+        let meter = stored.get(spec.id);
+        if (meter) {
+          const diff = sameMeter(spec, meter.state);
+          if (diff)
+            throw startFailed(
+              `meter ${spec.id}: stored state is another meter (${diff}): use another --state directory`,
+              {
+                meterId: spec.id,
+              },
+            );
+          stored.delete(spec.id);
+        } else {
+          meter = Meter.create(this.newState(spec, profile), {
+            store: this.store,
+            clock: this.clock,
+            behaviour: profile.behaviour,
+          });
+        }
+        return { spec, meter, profile };
+      }),
+    );
     if (stored.size > 0)
       this.logger.warn(
         { count: stored.size },

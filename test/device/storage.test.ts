@@ -66,6 +66,25 @@ describe.each(stores)('%s store contract', (_kind, make) => {
     store.close();
   });
 
+  it('creates many meters in one batch, and a failing batch leaves none of them', () => {
+    const store = make();
+    store.batch(() => {
+      for (let i = 0; i < 20; i++) Meter.create(esme(i), { store, clock: clock() });
+    });
+    expect(store.ids()).toHaveLength(20);
+    expect(
+      codeOf(() =>
+        store.batch(() => {
+          Meter.create(esme(100), { store, clock: clock() });
+          Meter.create(esme(0), { store, clock: clock() }); // duplicate: the whole batch fails
+        }),
+      ),
+    ).toBe('DeviceAlreadyExists');
+    if (store.kind === 'sqlite') expect(store.get('esme-100')).toBeUndefined();
+    expect(store.ids()).toHaveLength(store.kind === 'sqlite' ? 20 : 21);
+    store.close();
+  });
+
   it('refuses duplicates, unknown meters, stale revs and event seq gaps', () => {
     const store = make();
     const s = esme(0);

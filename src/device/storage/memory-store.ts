@@ -110,6 +110,11 @@ export class MemoryMeterStore implements MeterStore {
     return this.open().delete(id);
   }
 
+  /** No rollback in memory: a failing batch keeps what it created (test store, nothing durable). */
+  batch<T>(fn: () => T): T {
+    return fn();
+  }
+
   close(): void {
     this.closed = true;
   }

@@ -187,6 +187,11 @@ export class SqliteMeterStore implements MeterStore {
     this.guard('create', () => this.createTx(state, events, eventBound));
   }
 
+  batch<T>(fn: () => T): T {
+    // Inner create/commit transactions become savepoints of this one (better-sqlite3).
+    return this.guard('batch', () => this.db.transaction(fn).immediate());
+  }
+
   commit(req: CommitRequest): void {
     checkRequest(req);
     this.guard('commit', () => this.commitTx(req));

@@ -46,5 +46,11 @@ export interface MeterStore {
   summary(): StoreSummary;
   /** Remove a meter and its events; false if it did not exist. */
   remove(id: string): boolean;
+  /**
+   * Run `fn` as one storage transaction (SQLite: one commit and one fsync for all of it).
+   * For bulk set-up such as a farm creating thousands of meters before it serves any: nothing
+   * inside is durable until `batch` returns, so no protocol may acknowledge from within it.
+   */
+  batch<T>(fn: () => T): T;
   close(): void;
 }
