@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { CLEARING_MODES } from '../device/behaviour';
 import { DEVICE_TYPES, PAYMENT_MODES } from '../device/state';
+import { cosemSchema, dlmsSchema } from './dlms-binding-schema';
 
 /** C12.19 field type vocabulary (docs/c1218.md §3). */
 export const C1219_TYPES = [
@@ -163,9 +164,8 @@ export type C1218Params = z.infer<typeof c1218Schema>;
 
 const protocolSchema = z.discriminatedUnion('stack', [
   z.strictObject({ stack: z.literal('c1218'), c1218: c1218Schema }),
-  // DLMS/COSEM is reserved: the section is accepted and kept, and its schema is filled in when
-  // the DLMS data view is bound (DESIGN.md "Layers").
-  z.strictObject({ stack: z.literal('dlms'), dlms: z.record(z.string(), z.unknown()) }),
+  // DLMS/COSEM: link, addresses and associations here; the object map is `cosem` (docs/dlms-profiles.md).
+  z.strictObject({ stack: z.literal('dlms'), dlms: dlmsSchema }),
 ]);
 
 const c1219Schema = z.strictObject({
@@ -213,8 +213,8 @@ export const profileSchema = z.strictObject({
   }),
   protocol: protocolSchema,
   c1219: c1219Schema.optional(),
-  /** Reserved for the DLMS/COSEM object mapping. */
-  cosem: z.unknown().optional(),
+  /** DLMS/COSEM objects (required for stack dlms; docs/dlms-profiles.md). */
+  cosem: cosemSchema.optional(),
   accessLevels: z.array(accessLevelSchema).min(1),
   security: z.strictObject({
     lockout: z.strictObject({ maxFailures: posInt.max(1000), lockoutMs: nonNegInt }),

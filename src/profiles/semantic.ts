@@ -5,6 +5,7 @@
  * procedure actions and parameters match device operations, modelled/fact paths resolve.
  */
 import { modelPathSpec, type ModelPathSpec } from '../device/model-paths';
+import { dlmsSemanticIssues } from './dlms-binding-semantic';
 import { actionSpec, type ArgKind } from './procedure-actions';
 import {
   FIXED_SIZE,
@@ -344,6 +345,8 @@ class Checker {
       this.wireIds('MP', m.procedures, ['c1219', 'procedures']);
       m.procedures.forEach((mp, i) => this.procedure(mp, ['c1219', 'procedures', i]));
     }
+
+    this.issues.push(...dlmsSemanticIssues(p));
 
     const modelled = new Set<string>();
     p.modelled.forEach((entry, i) => {

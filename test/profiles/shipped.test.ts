@@ -61,6 +61,8 @@ describe('shipped profiles', () => {
     const list = listProfiles();
     expect(list.map((s) => [s.id, s.valid, s.template, s.deviceType, s.stack])).toEqual([
       ['_secure-liberty-base', true, true, null, 'c1218'],
+      ['generic-dlms-esme-v1', true, false, 'ESME', 'dlms'],
+      ['generic-dlms-gsme-v1', true, false, 'GSME', 'dlms'],
       ['secure-liberty100-esme-p4x2g04', true, false, 'ESME', 'c1218'],
       ['secure-liberty100-esme-p4x2g05', true, false, 'ESME', 'c1218'],
       ['secure-liberty110-gsme-g1x2g01', true, false, 'GSME', 'c1218'],

@@ -1,0 +1,465 @@
+/**
+ * MeterSession over DLMS/COSEM (DESIGN.md "Nothing above device/ knows which stack is in use";
+ * docs/dlms-profiles.md "The interrogator"). Every method reads or runs what the firmware
+ * profile maps, through src/profiles/dlms-binding-access.ts: the model paths it needs are looked
+ * up in the profile's COSEM objects — the same value specs the simulated meter encodes with —
+ * each attribute read once per call, preferring an object the session's association may read;
+ * an operation is the SET or method the profile binds to the device operation. Evidence is one
+ * `cosem` item per GET / SET / ACTION with the A-XDR bytes of the value or parameter. The link,
+ * credentials and AARQ options come from src/profiles/dlms-binding-client.ts.
+ *
+ * Opening: link (HDLC SNRM/UA, TCP wrapper, or IEC 62056-21 mode E then HDLC, with a battery
+ * wake-up where the profile's meter sleeps) -> AARQ for the profile association named in the
+ * credentials (none / LLS / HLS-GMAC; LN-ciphered when its security policy protects every
+ * APDU) -> a GET of the application firmware id, checked against the profile (like ST1 for
+ * C12.18). A ciphered association needs the client's invocation counter to continue where the
+ * meter's replay protection stands: give `counter`, or the session reads the profile's
+ * invocation counter object through the public association first (docs/dlms.md §6
+ * `0-0:43.1.e.255`; Gurux does the same). Wire results are SimErrors from the DLMS client
+ * (read-write-denied -> ServiceAccessDenied, ...), so the flow tells transient faults from data
+ * faults with `isTransient`.
+ *
+ * After a migrate that replaced the session's own secret or keys, the session releases and
+ * associates again with the new ones, and `onMigrated` tells the caller (a session factory
+ * must open later sessions with them).
+ */
+import { systemClock, type Clock } from '../../core/clock';
+import { ErrorCode, SimError, isTransient } from '../../core/errors';
+import { silentLogger, type Logger } from '../../core/logger';
+import type { ModelValue } from '../../device/model-paths';
+import { entryAccess } from '../../protocols/dlms/apdu/selective-access';
+import { axdr } from '../../protocols/dlms/axdr/builders';
+import type { InvocationCounterGuard } from '../../protocols/dlms/security/invocation-counter';
+import { dlmsParts, paramKinds } from '../../profiles/dlms-binding';
+import { CosemAccess, type CosemEvidence } from '../../profiles/dlms-binding-access';
+import {
+  associateOptions,
+  associationSpec,
+  closeConnection,
+  credentialsAfterMigrate,
+  credentialsChanged,
+  discoverCounter,
+  memoryCounter,
+  openConnection,
+  type Connection,
+  type DlmsCredentials,
+  type LinkContext,
+} from '../../profiles/dlms-binding-client';
+import { decodeEventBuffer } from '../../profiles/dlms-binding-events';
+import { dlmsMap } from '../../profiles/dlms-binding-map';
+import type { DlmsAssociationSpec } from '../../profiles/dlms-binding-schema';
+import { encodeParam } from '../../profiles/dlms-binding-values';
+import type { DlmsTraceEntry } from '../../profiles/dlms-serve';
+import { loadProfile } from '../../profiles/loader';
+import type { FirmwareProfile } from '../../profiles/schema';
+import { connect as openTransport } from '../../transport/open';
+import type { Transport } from '../../transport/types';
+import type {
+  CardRecord,
+  ClearResult,
+  Credential,
+  DeviceIdentity,
+  MeterEvent,
+  MeterRegistration,
+  MeterSession,
+  MigrateRequest,
+  MigrationState,
+  PrepaymentSummary,
+  Reading,
+  SessionIdentification,
+} from '../session';
+
+export {
+  DEFAULT_CLIENT_SYSTEM_TITLE,
+  credentialsAfterMigrate,
+  dlmsCredentialsFor,
+  type DlmsCredentials,
+} from '../../profiles/dlms-binding-client';
+
+export interface DlmsSessionOptions {
+  /** A transport URI (`tcp://…`, `pty:…`, `serial:…`, `mem:…`) or an open transport (left open). */
+  connect: string | Transport;
+  /** Profile id or object (required: DLMS has no ST1 to identify the firmware by). */
+  profile: string | FirmwareProfile;
+  profilesDir?: string;
+  credentials: DlmsCredentials;
+  clock?: Clock;
+  logger?: Logger;
+  /** Every APDU sent and received (hex as on the wire). */
+  trace?: (entry: DlmsTraceEntry) => void;
+  /** Answer timeout per request (default 30 s). */
+  timeoutMs?: number;
+  /** The client's sending invocation counter, kept across sessions (see the header). */
+  counter?: InvocationCounterGuard;
+  /** Called after migrate succeeded, with the credentials now valid on the meter. */
+  onMigrated?: (credentials: readonly Credential[], current: DlmsCredentials) => void;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function invalid(message: string, context: Record<string, unknown> = {}): SimError {
+  return new SimError(ErrorCode.ServiceInvalidResponse, message, context);
+}
+
+function str(v: ModelValue | undefined): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function num(v: ModelValue | undefined): number | null {
+  return typeof v === 'number' ? v : null;
+}
+
+const LINK_NAME = { hdlc: 'HDLC', wrapper: 'TCP wrapper', 'mode-e': 'IEC 62056-21 mode E + HDLC' } as const;
+
+/** A DLMS MeterSession; open one with openDlmsSession. */
+export class DlmsMeterSession implements MeterSession {
+  readonly access: CosemAccess;
+  private closed = false;
+  private broken = false;
+
+  constructor(
+    private conn: Connection,
+    readonly transport: Transport,
+    readonly profile: FirmwareProfile,
+    readonly association: DlmsAssociationSpec,
+    private creds: DlmsCredentials,
+    private readonly counter: InvocationCounterGuard,
+    private readonly firmwareEvidence: CosemEvidence[],
+    private readonly ownsTransport: boolean,
+    private readonly options: DlmsSessionOptions,
+  ) {
+    this.access = new CosemAccess(
+      () => this.conn.client,
+      profile,
+      association,
+      dlmsMap(profile),
+      (op) => this.wire(op),
+    );
+  }
+
+  /** The credentials valid now (after a migrate, the new ones). */
+  get credentials(): DlmsCredentials {
+    return this.creds;
+  }
+
+  private get ciphered(): boolean {
+    return this.conn.client.association?.ciphered ?? false;
+  }
+
+  /** Levels whose secrets the profile's migrate command replaces (e.g. reader, management-ek). */
+  get migrateLevels(): readonly string[] {
+    return this.access.migrateLevels();
+  }
+
+  private async wire<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      if (isTransient(e) || !this.transport.isOpen) this.broken = true;
+      throw e;
+    }
+  }
+
+  private values(required: readonly string[], optional: readonly string[] = []) {
+    return this.access.values(required, optional);
+  }
+
+  async identify(): Promise<Reading<SessionIdentification>> {
+    const { dlms } = dlmsParts(this.profile);
+    const assoc = this.conn.client.association;
+    return {
+      value: {
+        stack: 'dlms',
+        protocol: `DLMS/COSEM LN, ${LINK_NAME[dlms.link]}`,
+        details: {
+          profile: this.profile.id,
+          link: dlms.link,
+          association: this.association.name,
+          clientSap: this.association.clientSap,
+          logicalDevice: dlms.logicalDevice,
+          mechanism: this.association.mechanism,
+          ciphered: this.ciphered,
+          serverMaxPdu: assoc?.serverMaxReceivePduSize ?? 0,
+          ...(assoc?.serverSystemTitle ? { serverSystemTitle: assoc.serverSystemTitle.toString('hex') } : {}),
+        },
+      },
+      evidence: this.firmwareEvidence,
+    };
+  }
+
+  async readIdentity(): Promise<Reading<DeviceIdentity>> {
+    const p = this.profile.identity;
+    const v = await this.values(
+      ['identity.serial', 'identity.deviceId', 'identity.applicationFirmwareId'],
+      ['identity.metrologyFirmwareId', 'identity.manufacturer', 'identity.model', 'identity.deviceType'],
+    );
+    const serial = str(v.get('identity.serial'));
+    const deviceId = str(v.get('identity.deviceId'));
+    const app = str(v.get('identity.applicationFirmwareId'));
+    if (serial === null || deviceId === null || app === null)
+      throw invalid('identity: serial, device id and application firmware must not be null', {
+        serial,
+        deviceId,
+        app,
+      });
+    const deviceType = str(v.get('identity.deviceType')) ?? p.deviceType;
+    if (deviceType !== 'ESME' && deviceType !== 'GSME') throw invalid(`identity: device type ${deviceType}`);
+    return {
+      value: {
+        manufacturer: str(v.get('identity.manufacturer')) ?? p.manufacturer,
+        model: str(v.get('identity.model')) ?? p.model,
+        deviceType,
+        serial,
+        deviceId,
+        applicationFirmwareId: app,
+        metrologyFirmwareId: str(v.get('identity.metrologyFirmwareId')),
+      },
+      evidence: v.evidence,
+    };
+  }
+
+  async readRegistration(): Promise<Reading<MeterRegistration>> {
+    const mpxn = this.profile.identity.deviceType === 'ESME' ? 'registration.mpanCore' : 'registration.mprn';
+    const v = await this.values([mpxn, 'registration.supplierId', 'registration.siteId']);
+    return {
+      value: {
+        mpxn: str(v.get(mpxn)),
+        supplierId: str(v.get('registration.supplierId')),
+        siteId: str(v.get('registration.siteId')),
+      },
+      evidence: v.evidence,
+    };
+  }
+
+  async readCardRecord(): Promise<Reading<CardRecord | null>> {
+    const v = await this.values(
+      ['card.paymentCardId'],
+      ['card.present', 'card.issuerSupplierId', 'card.registeredAt'],
+    );
+    const id = str(v.get('card.paymentCardId'));
+    if (v.get('card.present') === false || id === null) return { value: null, evidence: v.evidence };
+    const at = num(v.get('card.registeredAt'));
+    return {
+      value: {
+        paymentCardId: id,
+        issuerSupplierId: str(v.get('card.issuerSupplierId')),
+        registeredAt: at === null ? null : iso(at),
+      },
+      evidence: v.evidence,
+    };
+  }
+
+  async readPrepaymentSummary(): Promise<Reading<PrepaymentSummary>> {
+    const debts = [
+      'prepayment.debt.paymentBasedOutstandingPence',
+      'prepayment.debt.timeBased[0].outstandingPence',
+      'prepayment.debt.timeBased[1].outstandingPence',
+    ];
+    const v = await this.values(
+      ['prepayment.paymentMode', 'prepayment.balance'],
+      [
+        'prepayment.emergencyCredit.limit',
+        'prepayment.emergencyCredit.used',
+        'prepayment.emergencyCredit.active',
+        ...debts,
+        'prepayment.lastVends[0].at',
+      ],
+    );
+    const mode = v.get('prepayment.paymentMode');
+    if (mode !== 'prepayment' && mode !== 'credit') throw invalid(`prepayment: payment mode ${String(mode)}`);
+    const balance = num(v.get('prepayment.balance'));
+    if (balance === null) throw invalid('prepayment: balance is null');
+    const active = v.get('prepayment.emergencyCredit.active') === true;
+    const limit = num(v.get('prepayment.emergencyCredit.limit')) ?? 0;
+    const used = num(v.get('prepayment.emergencyCredit.used')) ?? 0;
+    const lastVend = num(v.get('prepayment.lastVends[0].at'));
+    return {
+      value: {
+        paymentMode: mode,
+        balancePence: balance,
+        // Emergency credit left to spend while active (the C12.18 session's modelled reading).
+        emergencyCreditPence: active ? Math.max(0, limit - used) : 0,
+        emergencyCreditActive: active,
+        debtPence: debts.reduce((sum, path) => sum + (num(v.get(path)) ?? 0), 0),
+        lastVendAt: lastVend === null ? null : iso(lastVend),
+      },
+      evidence: v.evidence,
+    };
+  }
+
+  async readMigrationState(): Promise<Reading<MigrationState>> {
+    const v = await this.values(['migration.state'], ['migration.at', 'migration.by']);
+    const state = v.get('migration.state');
+    if (state === 'smso-managed') return { value: { state }, evidence: v.evidence };
+    if (state !== 'migrated') throw invalid(`migration state ${String(state)}`);
+    const at = num(v.get('migration.at'));
+    const by = str(v.get('migration.by'));
+    if (at === null || by === null) throw invalid('migrated, but when or by whom is null');
+    return { value: { state, at: iso(at), by }, evidence: v.evidence };
+  }
+
+  async readClock(): Promise<Reading<number>> {
+    const v = await this.values(['clock.now']);
+    const ms = num(v.get('clock.now'));
+    if (ms === null) throw invalid('clock: null');
+    return { value: ms, evidence: v.evidence };
+  }
+
+  async readEventLog(maxEntries: number): Promise<Reading<MeterEvent[]>> {
+    const log = this.access.map.eventLog;
+    if (!log)
+      throw new SimError(ErrorCode.ServiceNotSupported, `profile ${this.profile.id} maps no event log`, {
+        profile: this.profile.id,
+      });
+    const inUse = await this.access.get(log, 7);
+    if (inUse.data.type !== 'double-long-unsigned')
+      throw invalid(`${log.name}: entries_in_use is ${inUse.data.type}`, { obis: log.obis });
+    const n = inUse.data.value;
+    const want = Math.max(0, Math.min(Math.floor(maxEntries), n));
+    if (want === 0) return { value: [], evidence: [inUse.evidence] };
+    // Entry descriptor: the last `want` rows, every column (docs/dlms.md §4.2 selective access).
+    const buffer = await this.access.get(
+      log,
+      2,
+      entryAccess({ fromEntry: n - want + 1, toEntry: n, fromSelectedValue: 1, toSelectedValue: 0 }),
+    );
+    const rows = decodeEventBuffer(buffer.data, `${log.name}.buffer`);
+    return {
+      value: rows.map((r) => ({ seq: r.seq, at: iso(r.at), type: r.type, actor: r.actor, data: r.data })),
+      evidence: [inUse.evidence, buffer.evidence],
+    };
+  }
+
+  async clearCardData(): Promise<Reading<ClearResult>> {
+    const l = this.access.operation('clearPaymentCardData');
+    // What the meter holds before the clear tells whether anything was cleared (the DLMS
+    // answer carries no such flag).
+    const before = await this.values(['card.paymentCardId'], ['registration.siteId']);
+    const held = before.get('card.paymentCardId') != null || before.get('registration.siteId') != null;
+    const evidence = 'set' in l ? await this.access.set(l, axdr.struct()) : await this.access.invoke(l);
+    return { value: { cleared: held }, evidence: [...before.evidence, evidence] };
+  }
+
+  async migrate(request: MigrateRequest): Promise<Reading<MigrationState>> {
+    const l = this.access.operation('migrate');
+    if (!('set' in l))
+      throw new SimError(
+        ErrorCode.ServiceNotSupported,
+        `profile ${this.profile.id}: migrate must be bound to a SET`,
+      );
+    const levels = this.migrateLevels;
+    const byLevel = new Map(request.credentials.map((c) => [c.level, c.secret]));
+    const missing = levels.filter((x) => !byLevel.has(x));
+    const extra = [...byLevel.keys()].filter((x) => !levels.includes(x));
+    if (missing.length || extra.length)
+      throw new SimError(
+        ErrorCode.ConfigInvalid,
+        `${l.object.name} sets new secrets for ${levels.join(', ')}` +
+          (missing.length ? `; none given for ${missing.join(', ')}` : '') +
+          (extra.length ? `; it cannot set ${extra.join(', ')}` : ''),
+        { object: l.object.name, levels, missing, extra },
+      );
+    const params = l.set.params ?? [l.set.param!];
+    const kinds = paramKinds(l.set);
+    const items = params.map((p, i) => {
+      const v =
+        p.arg === 'by'
+          ? request.migratedBy
+          : p.arg.startsWith('newSecrets.')
+            ? byLevel.get(p.arg.slice(11))!
+            : undefined;
+      if (v === undefined)
+        throw new SimError(
+          ErrorCode.ServiceNotSupported,
+          `${l.object.name}: cannot fill migrate argument ${p.arg}`,
+        );
+      return encodeParam(p, kinds[i]!.kind, v, `migrate.${p.arg}`);
+    });
+    const evidence = await this.access.set(l, l.set.params ? axdr.struct(...items) : items[0]!);
+    const before = this.creds;
+    this.creds = credentialsAfterMigrate(this.profile, this.creds, request.credentials);
+    this.options.onMigrated?.(request.credentials, this.creds);
+    if (credentialsChanged(before, this.creds)) await this.reassociate();
+    const state = await this.readMigrationState();
+    return { value: state.value, evidence: [evidence, ...state.evidence] };
+  }
+
+  /** After our own secret or keys were replaced: release and associate again with the new ones. */
+  private async reassociate(): Promise<void> {
+    await this.wire(async () => {
+      await this.conn.client.release();
+      await this.conn.client.associate(
+        associateOptions(this.profile, this.association, this.creds, this.counter),
+      );
+    });
+  }
+
+  /** Release and disconnect when the link is healthy, then free it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await closeConnection(this.conn, !this.broken && this.transport.isOpen);
+    } finally {
+      if (this.ownsTransport) await this.transport.close().catch(() => undefined);
+    }
+  }
+}
+
+function resolveProfile(p: string | FirmwareProfile, dir: string | undefined): FirmwareProfile {
+  return typeof p === 'object' ? p : loadProfile(p, dir ? { dir } : {}).profile;
+}
+
+/**
+ * Connect, associate and check the firmware. Throws SimError: a Transport or Link error when the
+ * meter cannot be reached, SessionAuthFailed / SessionAssociationRejected for a refused
+ * association, ProfileIncompatible when the meter reports another firmware, ConfigInvalid for an
+ * unknown association or missing secret.
+ */
+export async function openDlmsSession(o: DlmsSessionOptions): Promise<DlmsMeterSession> {
+  const profile = resolveProfile(o.profile, o.profilesDir);
+  const { dlms } = dlmsParts(profile);
+  const a = associationSpec(profile, o.credentials.association);
+  const map = dlmsMap(profile);
+  const clock = o.clock ?? systemClock;
+  const logger = o.logger ?? silentLogger;
+  const owns = typeof o.connect === 'string';
+  const transport =
+    typeof o.connect === 'string' ? await openTransport(o.connect, { clock, logger }) : o.connect;
+  const ctx: LinkContext = { dlms, profile, transport, clock, logger, options: o };
+  let conn: Connection | undefined;
+  try {
+    let woke = false;
+    let counter = o.counter;
+    if (!counter) {
+      const found = a.securityPolicy > 0 ? await discoverCounter(ctx, a, map) : { last: 0, woke: false };
+      woke = found.woke;
+      counter = memoryCounter(found.last);
+    }
+    conn = await openConnection(ctx, a.clientSap, !woke);
+    await conn.client.associate(associateOptions(profile, a, o.credentials, counter));
+    // Like ST1 for C12.18: the meter must run the firmware the profile describes.
+    const opened = conn;
+    const access = new CosemAccess(() => opened.client, profile, a, map);
+    const readable = (map.sources.get('identity.applicationFirmwareId') ?? []).some((l) =>
+      map.canRead(l.object, l.index, a.name, access.protection),
+    );
+    const fw = await access.values([], readable ? ['identity.applicationFirmwareId'] : []);
+    const reported = fw.get('identity.applicationFirmwareId');
+    if (reported !== undefined && reported !== profile.identity.applicationFirmwareId)
+      throw new SimError(
+        ErrorCode.ProfileIncompatible,
+        `the meter reports firmware ${String(reported)}, profile ${profile.id} describes ${profile.identity.applicationFirmwareId}`,
+        { profile: profile.id, reported },
+      );
+    logger.info(
+      { profile: profile.id, association: a.name, link: dlms.link },
+      `DLMS session as ${a.name} (${profile.id})`,
+    );
+    return new DlmsMeterSession(conn, transport, profile, a, o.credentials, counter, fw.evidence, owns, o);
+  } catch (e) {
+    if (conn) await closeConnection(conn, !isTransient(e) && transport.isOpen);
+    if (owns) await transport.close().catch(() => undefined);
+    throw e;
+  }
+}
