@@ -1,7 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { isSimError, layerOf } from '../core/errors';
+import { registerClear } from './commands/clear';
+import { registerDemo } from './commands/demo';
+import { registerInterrogate } from './commands/interrogate';
+import { registerMigrate } from './commands/migrate';
 import { registerPorts } from './commands/ports';
 import { registerProfiles } from './commands/profiles';
+import { registerSimulate } from './commands/simulate';
+import { registerSweep } from './commands/sweep';
 import { ExitCode } from './exit-codes';
 import { errorLine, processIo, type Io } from './output';
 
@@ -19,6 +25,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .exitOverride();
   registerProfiles(program, io, setExit);
   registerPorts(program, io, setExit);
+  registerSimulate(program, io, setExit);
+  registerInterrogate(program, io, setExit);
+  registerClear(program, io, setExit);
+  registerMigrate(program, io, setExit);
+  registerSweep(program, io, setExit);
+  registerDemo(program, io, setExit);
   return program;
 }
 

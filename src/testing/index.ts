@@ -1,2 +1,16 @@
-// Test helpers for integrators' own suites (in-memory transports, farms) are exported here.
+// Test helpers for integrators' own suites (in-memory transports, farms) are exported here
+// (`smets1-sim/testing`; docs/testing-with-startFarm.md).
 export { ManualClock } from '../core/clock';
+export {
+  startFarm,
+  c1218ServerFactory,
+  type StartFarmOptions,
+  type StartedFarm,
+  type FarmTransport,
+} from './farm';
+// A reference C12.18 client, to compare an integrator's own client against the farm.
+export {
+  openC1218Session,
+  type C1218SessionOptions,
+  type C1218Credentials,
+} from '../migration/sessions/c1218-session';

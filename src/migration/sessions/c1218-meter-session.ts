@@ -1,0 +1,432 @@
+/**
+ * The C12.18 MeterSession itself: every MeterSession method as reads of the profile's tables and
+ * runs of its procedures (see c1218-session.ts for how a session is opened). Model paths are
+ * looked up in the profile's manufacturer tables (the same layouts the simulated meter encodes
+ * with, src/profiles/c1219-binding-layouts.ts), each table read once per call; operations run
+ * the procedure whose `action` is the device operation. Evidence: the table bytes read
+ * (`c1219-table`), the procedure parameters and ST8 data (`c1219-procedure`).
+ */
+import { ErrorCode, SimError, isTransient } from '../../core/errors';
+import type { ModelValue } from '../../device/model-paths';
+import type { C1218Client } from '../../protocols/c1218/client';
+import type { IdentInfo } from '../../protocols/c1218/psem-responses';
+import type { LTime } from '../../protocols/c1219/field-types';
+import { ltimeToEpochMs } from '../../protocols/c1219/ltime';
+import { decodeProcedureResponse } from '../../protocols/c1219/procedure-codec';
+import { ST52_LAYOUT, StdTable } from '../../protocols/c1219/standard-layouts';
+import { decodeTable } from '../../protocols/c1219/table-codec';
+import { c1219Map, type BoundProcedure, type C1219Map } from '../../profiles/c1219-binding-layouts';
+import { clearedFromResponse } from '../../profiles/c1219-binding-procedures';
+import { encodeProcedureParams, tableValues, type ProcedureArgs } from '../../profiles/c1219-binding-records';
+import type { ValueContext } from '../../profiles/c1219-binding-values';
+import type { AccessLevelSpec, FirmwareProfile } from '../../profiles/schema';
+import type { Transport } from '../../transport/types';
+import type {
+  CardRecord,
+  ClearResult,
+  DeviceIdentity,
+  Evidence,
+  MeterEvent,
+  MeterRegistration,
+  MeterSession,
+  MigrateRequest,
+  MigrationState,
+  PrepaymentSummary,
+  Reading,
+  SessionIdentification,
+} from '../session';
+import type { C1218SessionOptions, ProfileSelection } from './c1218-session';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function invalid(message: string, context: Record<string, unknown> = {}): SimError {
+  return new SimError(ErrorCode.ServiceInvalidResponse, message, context);
+}
+
+function str(v: ModelValue | undefined): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function num(v: ModelValue | undefined): number | null {
+  return typeof v === 'number' ? v : null;
+}
+
+/** A C12.18 MeterSession; open one with openC1218Session. */
+export class C1218MeterSession implements MeterSession {
+  readonly map: C1219Map;
+  private readonly vc: ValueContext;
+  private closed = false;
+  private broken = false;
+
+  constructor(
+    readonly client: C1218Client,
+    readonly transport: Transport,
+    readonly profile: FirmwareProfile,
+    readonly selection: ProfileSelection,
+    readonly level: AccessLevelSpec,
+    private readonly ident: IdentInfo,
+    private readonly st1Evidence: Evidence,
+    private readonly ownsTransport: boolean,
+    private readonly options: C1218SessionOptions,
+  ) {
+    this.map = c1219Map(profile);
+    this.vc = { ctx: this.map.context, pad: passwordPad(profile) };
+  }
+
+  /** Access levels the profile's migrate procedure sets new secrets for (e.g. reader, privileged). */
+  get migrateLevels(): readonly string[] {
+    return this.map.procedureByAction('migrate')?.perLevel ?? [];
+  }
+
+  /** Run a wire operation; a transient fault marks the link as not worth a goodbye. */
+  private async wire<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      if (isTransient(e) || !this.transport.isOpen) this.broken = true;
+      throw e;
+    }
+  }
+
+  private async readTable(wireId: number): Promise<{ bytes: Buffer; evidence: Evidence }> {
+    let bytes: Buffer;
+    try {
+      bytes = await this.wire(() => this.client.readTable(wireId));
+    } catch (e) {
+      if (!(e instanceof SimError) || e.code !== ErrorCode.ServiceAccessDenied) throw e;
+      const t = this.map.table(wireId);
+      const what = t ? `${t.ref.label} ${t.spec.name}` : `${wireId & 0x0800 ? 'MT' : 'ST'}${wireId & 0x07ff}`;
+      throw new SimError(
+        e.code,
+        `read ${what}: access level ${this.level.name} may not read it (isc)`,
+        e.context,
+        {
+          cause: e,
+        },
+      );
+    }
+    return { bytes, evidence: { kind: 'c1219-table', op: 'read', tableId: wireId, bytes: hex(bytes) } };
+  }
+
+  /**
+   * Values of model paths, each table read once. A path the profile maps nowhere is
+   * ServiceNotSupported; `optional` paths that are not mapped come back undefined.
+   */
+  private async values(
+    required: readonly string[],
+    optional: readonly string[] = [],
+  ): Promise<{ get: (path: string) => ModelValue | undefined; evidence: Evidence[] }> {
+    for (const path of required)
+      if (!this.map.sources.has(path))
+        throw new SimError(
+          ErrorCode.ServiceNotSupported,
+          `profile ${this.profile.id} maps no C12.19 table field to ${path}`,
+          { profile: this.profile.id, path },
+        );
+    const tables = new Map<number, ReturnType<C1219Map['table']>>();
+    for (const path of [...required, ...optional]) {
+      const hit = this.map.sources.get(path);
+      if (hit) tables.set(hit.table.ref.wireId, hit.table);
+    }
+    const out = new Map<string, ModelValue>();
+    const evidence: Evidence[] = [];
+    for (const [id, table] of tables) {
+      const r = await this.readTable(id);
+      evidence.push(r.evidence);
+      let values: Map<string, ModelValue>;
+      try {
+        values = tableValues(table!, r.bytes, this.vc);
+      } catch (e) {
+        throw invalid(
+          `${table!.ref.label} ${table!.spec.name}: ${e instanceof Error ? e.message : String(e)}`,
+          {
+            tableId: id,
+            hex: hex(r.bytes),
+          },
+        );
+      }
+      for (const [k, v] of values) if (!out.has(k)) out.set(k, v);
+    }
+    return { get: (path) => out.get(path), evidence };
+  }
+
+  async identify(): Promise<Reading<SessionIdentification>> {
+    const negotiated = this.client.negotiated;
+    return {
+      value: {
+        stack: 'c1218',
+        protocol: `ANSI C12.18 v${this.ident.version}.${this.ident.revision}`,
+        details: {
+          std: this.ident.std,
+          version: this.ident.version,
+          revision: this.ident.revision,
+          packetSize: negotiated.packetSize,
+          maxPackets: negotiated.maxPackets,
+          baud: negotiated.baudRate,
+          profile: this.selection.profile,
+          profileSelection:
+            this.selection.source === 'st1' ? 'identified from ST1' : 'given, checked against ST1',
+          st1: this.selection.st1,
+          level: this.level.name,
+        },
+      },
+      evidence: [this.st1Evidence],
+    };
+  }
+
+  async readIdentity(): Promise<Reading<DeviceIdentity>> {
+    const p = this.profile.identity;
+    const st1 = await this.readTable(StdTable.GENERAL_MFG_ID);
+    const v = await this.values(
+      ['identity.serial', 'identity.deviceId', 'identity.applicationFirmwareId'],
+      ['identity.metrologyFirmwareId', 'identity.manufacturer', 'identity.model', 'identity.deviceType'],
+    );
+    const serial = str(v.get('identity.serial'));
+    const deviceId = str(v.get('identity.deviceId'));
+    const app = str(v.get('identity.applicationFirmwareId'));
+    if (serial === null || deviceId === null || app === null)
+      throw invalid('identity: serial, device id and application firmware must not be blank', {
+        serial,
+        deviceId,
+        applicationFirmwareId: app,
+      });
+    // Manufacturer, model and device type are constants of the firmware the profile describes
+    // (ST1 identified it) unless a table carries them.
+    const deviceType = str(v.get('identity.deviceType')) ?? p.deviceType;
+    if (deviceType !== 'ESME' && deviceType !== 'GSME') throw invalid(`identity: device type ${deviceType}`);
+    return {
+      value: {
+        manufacturer: str(v.get('identity.manufacturer')) ?? p.manufacturer,
+        model: str(v.get('identity.model')) ?? p.model,
+        deviceType,
+        serial,
+        deviceId,
+        applicationFirmwareId: app,
+        metrologyFirmwareId: str(v.get('identity.metrologyFirmwareId')),
+      },
+      evidence: [st1.evidence, ...v.evidence],
+    };
+  }
+
+  async readRegistration(): Promise<Reading<MeterRegistration>> {
+    const mpxnPath =
+      this.profile.identity.deviceType === 'ESME' ? 'registration.mpanCore' : 'registration.mprn';
+    const v = await this.values([mpxnPath, 'registration.supplierId', 'registration.siteId']);
+    return {
+      value: {
+        mpxn: str(v.get(mpxnPath)),
+        supplierId: str(v.get('registration.supplierId')),
+        siteId: str(v.get('registration.siteId')),
+      },
+      evidence: v.evidence,
+    };
+  }
+
+  async readCardRecord(): Promise<Reading<CardRecord | null>> {
+    const v = await this.values(
+      ['card.paymentCardId'],
+      ['card.present', 'card.issuerSupplierId', 'card.registeredAt'],
+    );
+    const id = str(v.get('card.paymentCardId'));
+    const present = v.get('card.present');
+    if (present === false || (present === undefined && id === null))
+      return { value: null, evidence: v.evidence };
+    if (id === null) throw invalid('card record: CARD_PRESENT is set but the Payment Card ID is blank');
+    const at = num(v.get('card.registeredAt'));
+    return {
+      value: {
+        paymentCardId: id,
+        issuerSupplierId: str(v.get('card.issuerSupplierId')),
+        registeredAt: at === null ? null : iso(at),
+      },
+      evidence: v.evidence,
+    };
+  }
+
+  async readPrepaymentSummary(): Promise<Reading<PrepaymentSummary>> {
+    const v = await this.values(
+      ['prepayment.paymentMode', 'prepayment.balance'],
+      [
+        'prepayment.emergencyCredit.limit',
+        'prepayment.emergencyCredit.used',
+        'prepayment.emergencyCredit.active',
+        'prepayment.debt.paymentBasedOutstandingPence',
+        'prepayment.debt.timeBased[0].outstandingPence',
+        'prepayment.debt.timeBased[1].outstandingPence',
+        'prepayment.lastVends[0].at',
+      ],
+    );
+    const mode = v.get('prepayment.paymentMode');
+    if (mode !== 'prepayment' && mode !== 'credit') throw invalid(`prepayment: payment mode ${String(mode)}`);
+    const balance = num(v.get('prepayment.balance'));
+    if (balance === null) throw invalid('prepayment: balance is blank');
+    const active = v.get('prepayment.emergencyCredit.active') === true;
+    const limit = num(v.get('prepayment.emergencyCredit.limit')) ?? 0;
+    const used = num(v.get('prepayment.emergencyCredit.used')) ?? 0;
+    const debt = [
+      'prepayment.debt.paymentBasedOutstandingPence',
+      'prepayment.debt.timeBased[0].outstandingPence',
+      'prepayment.debt.timeBased[1].outstandingPence',
+    ].reduce((sum, path) => sum + (num(v.get(path)) ?? 0), 0);
+    const lastVend = num(v.get('prepayment.lastVends[0].at'));
+    return {
+      value: {
+        paymentMode: mode,
+        balancePence: balance,
+        // Emergency credit left to spend while it is active (modelled reading of "EC balance").
+        emergencyCreditPence: active ? Math.max(0, limit - used) : 0,
+        emergencyCreditActive: active,
+        debtPence: debt,
+        lastVendAt: lastVend === null ? null : iso(lastVend),
+      },
+      evidence: v.evidence,
+    };
+  }
+
+  async readMigrationState(): Promise<Reading<MigrationState>> {
+    const v = await this.values(['migration.state'], ['migration.at', 'migration.by']);
+    const state = v.get('migration.state');
+    if (state === 'smso-managed') return { value: { state }, evidence: v.evidence };
+    if (state !== 'migrated') throw invalid(`migration state ${String(state)}`);
+    const at = num(v.get('migration.at'));
+    const by = str(v.get('migration.by'));
+    if (at === null || by === null) throw invalid('migrated, but when or by whom is blank');
+    return { value: { state, at: iso(at), by }, evidence: v.evidence };
+  }
+
+  async readClock(): Promise<Reading<number>> {
+    if (this.map.standardTables.some((t) => t.ref.number === StdTable.CLOCK)) {
+      const r = await this.readTable(StdTable.CLOCK);
+      let ms: number;
+      try {
+        ms = ltimeToEpochMs(decodeTable(ST52_LAYOUT, r.bytes, this.vc.ctx)['CLOCK_CALENDAR'] as LTime);
+      } catch (e) {
+        throw invalid(`ST52: ${e instanceof Error ? e.message : String(e)}`, { hex: hex(r.bytes) });
+      }
+      if (Number.isNaN(ms)) throw invalid('ST52: not a date', { hex: hex(r.bytes) });
+      return { value: ms, evidence: [r.evidence] };
+    }
+    const v = await this.values(['clock.now']);
+    const ms = num(v.get('clock.now'));
+    if (ms === null) throw invalid('clock: blank');
+    return { value: ms, evidence: v.evidence };
+  }
+
+  async readEventLog(_maxEntries: number): Promise<Reading<MeterEvent[]>> {
+    // Profile tables are fixed records of model paths; the event log is a list, which the
+    // profile schema cannot map yet (and C12.19's event log tables were not modelled).
+    throw new SimError(ErrorCode.ServiceNotSupported, `profile ${this.profile.id} maps no event log table`, {
+      profile: this.profile.id,
+    });
+  }
+
+  private procedure(action: string): BoundProcedure {
+    const proc = this.map.procedureByAction(action);
+    if (!proc)
+      throw new SimError(
+        ErrorCode.ServiceNotSupported,
+        `profile ${this.profile.id} has no procedure running ${action}`,
+        {
+          profile: this.profile.id,
+          action,
+        },
+      );
+    return proc;
+  }
+
+  /** Run a profile procedure; refusals come back as one-line SimErrors naming it and why. */
+  private async run(
+    proc: BoundProcedure,
+    args: ProcedureArgs,
+  ): Promise<{ data: Buffer; evidence: Evidence }> {
+    const params = encodeProcedureParams(proc, args, this.vc);
+    const what = `${proc.ref.label} ${proc.spec.name}`;
+    try {
+      const r = await this.wire(() =>
+        this.client.runProcedure(proc.ref.number, params, { mfg: proc.ref.kind === 'MP' }),
+      );
+      return {
+        data: r.data,
+        evidence: {
+          kind: 'c1219-procedure',
+          procedureId: proc.ref.wireId,
+          request: hex(params),
+          response: hex(r.data),
+        },
+      };
+    } catch (e) {
+      if (!(e instanceof SimError)) throw e;
+      if (e.code === ErrorCode.ServiceAccessDenied)
+        throw new SimError(
+          e.code,
+          `${what}: access level ${this.level.name} may not run it (isc)`,
+          e.context,
+          { cause: e },
+        );
+      if (e.code !== ErrorCode.ServiceProcedureFailed) throw e;
+      // The refusal reason is ST8 RESP_DATA (c1219-binding-procedures.ts); ST8 still holds it.
+      let reason = '';
+      try {
+        const st8 = decodeProcedureResponse(
+          await this.client.readTable(StdTable.PROC_RESPONSE),
+          this.vc.ctx.dataOrder,
+        );
+        if (/^[\x20-\x7e]+$/.test(st8.data.toString('latin1'))) reason = st8.data.toString('latin1');
+      } catch {
+        // The result code alone is still a reason.
+      }
+      throw new SimError(
+        e.code,
+        `${what} refused: ${String(e.context['resultName'] ?? e.context['result'])}${reason ? ` (${reason})` : ''}`,
+        { ...e.context, procedure: proc.ref.label, ...(reason ? { reason } : {}) },
+        { cause: e },
+      );
+    }
+  }
+
+  async clearCardData(): Promise<Reading<ClearResult>> {
+    const r = await this.run(this.procedure('clearPaymentCardData'), {});
+    return { value: { cleared: clearedFromResponse(r.data) }, evidence: [r.evidence] };
+  }
+
+  async migrate(request: MigrateRequest): Promise<Reading<MigrationState>> {
+    const proc = this.procedure('migrate');
+    const byLevel = new Map(request.credentials.map((c) => [c.level, c.secret]));
+    const missing = proc.perLevel.filter((l) => !byLevel.has(l));
+    const extra = [...byLevel.keys()].filter((l) => !proc.perLevel.includes(l));
+    if (missing.length || extra.length)
+      throw new SimError(
+        ErrorCode.ConfigInvalid,
+        `${proc.ref.label} ${proc.spec.name} sets new secrets for ${proc.perLevel.join(', ')}` +
+          (missing.length ? `; none given for ${missing.join(', ')}` : '') +
+          (extra.length ? `; it cannot set ${extra.join(', ')}` : ''),
+        { procedure: proc.ref.label, levels: proc.perLevel, missing, extra },
+      );
+    const args: ProcedureArgs = { by: request.migratedBy };
+    for (const level of proc.perLevel) args[`newSecrets.${level}`] = hex(byLevel.get(level)!);
+    const r = await this.run(proc, args);
+    this.options.onMigrated?.(request.credentials);
+    const state = await this.readMigrationState();
+    return { value: state.value, evidence: [r.evidence, ...state.evidence] };
+  }
+
+  /** Logoff + Terminate when the link is healthy, then release it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (!this.broken && this.transport.isOpen) await this.client.endSession();
+    } catch {
+      // A meter that does not answer the goodbye has ended the session anyway (§1.4 timeout).
+    } finally {
+      this.client.close();
+      if (this.ownsTransport) await this.transport.close();
+    }
+  }
+}
+
+/** The C12.18 password pad byte of a profile (docs/c1218.md §2: 0x00 or 0x20). */
+export function passwordPad(p: FirmwareProfile): number {
+  return p.protocol.stack === 'c1218' ? p.protocol.c1218.passwordPad : 0x00;
+}

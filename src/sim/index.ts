@@ -1,0 +1,4 @@
+/** Running simulated meters: one meter on one transport (docs/simulate.md). */
+export * from './simulator';
+export * from './wake';
+export { logMeterEvents, logSessions } from './session-log';
