@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isSimError, layerOf } from '../core/errors';
 import { registerClear } from './commands/clear';
 import { registerDemo } from './commands/demo';
+import { registerFarm } from './commands/farm';
 import { registerInterrogate } from './commands/interrogate';
 import { registerMigrate } from './commands/migrate';
 import { registerPorts } from './commands/ports';
@@ -29,6 +30,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerInterrogate(program, io, setExit);
   registerClear(program, io, setExit);
   registerMigrate(program, io, setExit);
+  registerFarm(program, io, setExit);
   registerSweep(program, io, setExit);
   registerDemo(program, io, setExit);
   return program;
