@@ -17,6 +17,7 @@ import {
   login,
   productsFile,
   registrationFile,
+  removeTempDirs,
   simulator,
   tempDir,
   type Kind,
@@ -39,6 +40,7 @@ export function acceptance(kind: Kind): void {
     const sims: Simulator[] = [];
     afterAll(async () => {
       for (const s of sims) await s.close();
+      removeTempDirs();
     });
 
     const migrate = (

@@ -12,7 +12,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listen } from '../../src/transport/open';
 import type { Simulator } from '../../src/sim/simulator';
-import { ESME, ESME_G05, cli, login, productsFile, registrationFile, simulator, tempDir } from './helpers';
+import {
+  ESME,
+  ESME_G05,
+  cli,
+  login,
+  productsFile,
+  registrationFile,
+  removeTempDirs,
+  simulator,
+  tempDir,
+} from './helpers';
 
 const dir = tempDir();
 const products = productsFile(dir);
@@ -28,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await esme.close();
   await g05.close();
+  removeTempDirs();
 });
 
 const lines = (text: string): string[] => text.split('\n').filter(Boolean);
@@ -206,29 +217,11 @@ describe('failures: exit 1', () => {
     expect(esme.meter.readCardRecord()).not.toBeNull();
   });
 
-  it('P4X2G05 leaves the Site ID behind: clear and migrate report it', async () => {
+  it('P4X2G05 two-step clearing: clear runs MP1 then MP5 and leaves neither card nor Site ID', async () => {
     const c = await cli('clear', '--connect', g05.endpoint.connect!, ...login(ESME_G05, 'privileged'));
-    expect(c.code).toBe(1);
-    expect(c.out.split('\n')[2]).toMatch(/^after +\(none\) +\d{10}$/);
-    expect(c.err).toMatch(
-      /^smets1-sim clear: the clear completed but the meter still holds Site ID \d{10} \(profile secure-liberty100-esme-p4x2g05\) \[MigrationClearRefused 806\]$/,
-    );
-    const gReg = registrationFile(dir, g05, 'SUPA', 'MOC Secure');
-    const m = await cli(
-      ...migrateArgs(
-        g05,
-        gReg,
-        ...login(ESME_G05, 'privileged'),
-        '--products',
-        products,
-        '--new-credentials',
-        join(dir, 'g05.yaml'),
-      ),
-    );
-    expect(m.code).toBe(1);
-    expect(m.err.split('\n').at(-1)).toMatch(
-      /^smets1-sim migrate: failed: verification failed: Site ID still set \(\d{10}\) \[MigrationVerifyFailed 805\]$/,
-    );
+    expect(c.code).toBe(0);
+    expect(g05.meter.readCardRecord()).toBeNull();
+    expect(g05.meter.readRegistration().siteId).toBeNull();
   });
 
   it('MA110 without a product list cannot be evaluated (4); an already migrated meter is left alone (1)', async () => {

@@ -5,10 +5,22 @@
  */
 import { join } from 'node:path';
 import type { Simulator } from '../../src/sim/simulator';
-import { ESME, cli, login, productsFile, registrationFile, simulator, tempDir } from './helpers';
+import {
+  ESME,
+  cli,
+  login,
+  productsFile,
+  registrationFile,
+  removeTempDirs,
+  simulator,
+  tempDir,
+} from './helpers';
 
 let sim: Simulator;
-afterAll(async () => sim?.close());
+afterAll(async () => {
+  await sim?.close();
+  removeTempDirs();
+});
 
 describe('migrate --journal', () => {
   it('resumes after --stop-after migrate with the new secret; a finished journal does not touch the meter', async () => {

@@ -9,7 +9,9 @@ import { runSimulate } from '../../src/cli/commands/simulate';
 import { main } from '../../src/cli/main';
 import type { Io } from '../../src/cli/output';
 import { startSimulator } from '../../src/sim/simulator';
-import { ESME, cli, login, tempDir } from './helpers';
+import { ESME, cli, login, removeTempDirs, tempDir } from './helpers';
+
+afterAll(removeTempDirs);
 
 async function until(cond: () => boolean, what: string, maxMs = 10_000): Promise<void> {
   const end = Date.now() + maxMs;

@@ -3,7 +3,7 @@
  * start simulated meters on real transports (pty, TCP on loopback), and write the input files a
  * migration needs (DCC registration data, an eligible product list) into a fresh temp dir.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main';
@@ -33,8 +33,17 @@ export async function cli(...args: string[]): Promise<CliRun> {
   return { code, out: o, err: err.join('\n'), json: <T>() => JSON.parse(o) as T };
 }
 
+const dirs: string[] = [];
+
+/** A fresh temp dir, removed by removeTempDirs() (call it in afterAll, after closing simulators). */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'smets1-e2e-'));
+  const dir = mkdtempSync(join(tmpdir(), 'smets1-e2e-'));
+  dirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 export type Kind = 'pty' | 'tcp';

@@ -167,15 +167,18 @@ describe('C1218MeterSession reads and operations', () => {
     expect(e.message).toBe('MP1 CLEAR_PAYMENT_CARD_DATA: access level reader may not run it (isc)');
   });
 
-  it('clearCardData on P4X2G05 clears the card only: the Site ID stays (the firmware variant)', async () => {
+  it('clearCardData on P4X2G05 runs both steps the profile declares: MP1 (card) then MP5 (Site ID)', async () => {
     const { meter, clock, open } = rig(profile(ESME_G05));
     const s = await open('privileged');
     const r = await drive(clock, s.clearCardData());
     expect(r.value).toEqual({ cleared: true });
-    expect(r.evidence).toEqual([{ kind: 'c1219-procedure', procedureId: 2049, request: '', response: '01' }]);
+    expect(r.evidence).toEqual([
+      { kind: 'c1219-procedure', procedureId: 2049, request: '', response: '01' },
+      { kind: 'c1219-procedure', procedureId: 2053, request: '', response: '01' },
+    ]);
     expect((await drive(clock, s.readCardRecord())).value).toBeNull();
-    expect((await drive(clock, s.readRegistration())).value.siteId).toBe(meter.readRegistration().siteId);
-    expect(meter.readRegistration().siteId).not.toBeNull();
+    expect((await drive(clock, s.readRegistration())).value.siteId).toBeNull();
+    expect(meter.readRegistration().siteId).toBeNull();
   });
 
   it('migrate needs a new secret for every level the procedure sets', async () => {
@@ -266,10 +269,8 @@ describe('runMigrationFlow over the C12.18 session', () => {
     expect(r.result.evaluation?.blockingCodes).toEqual(['MA517']);
   });
 
-  it('P4X2G05 leaves the Site ID after MP1: verification fails with the reason', async () => {
+  it('P4X2G05 two-step clearing: the flow clears card and Site ID and verifies', async () => {
     const r = await flow(profile(ESME_G05), 'SUPB', 'mehrs-5.1');
-    expect(r.result.outcome).toBe('failed');
-    expect(r.result.error?.codeName).toBe('MigrationVerifyFailed');
-    expect(r.result.error?.message).toContain('Site ID still set');
+    expect(r.result.outcome).toBe('verified');
   });
 });

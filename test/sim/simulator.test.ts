@@ -6,7 +6,7 @@
  * record and Site ID empty; the event log shows the clear; a restart with the same state file
  * keeps all of it. Real I/O, so the system clock (no timed assertions).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,6 +17,8 @@ import { startSimulator, type Simulator } from '../../src/sim/simulator';
 import { ESME, profile, secretOf } from './helpers';
 
 const p = profile(ESME);
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 async function rejection(work: Promise<unknown>): Promise<SimError> {
   try {
@@ -58,6 +60,7 @@ function logCapture(): { lines: () => string[]; logger: ReturnType<typeof create
 describe('simulate over a pty with a state file', () => {
   it('reader/privileged access, clear, read-back, event log, and a restart that keeps it all', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'smets1-sim-'));
+    dirs.push(dir);
     const link = join(dir, 'meter-1');
     const statePath = join(dir, 'state.db');
     const log = logCapture();
@@ -137,6 +140,7 @@ describe('simulate over a pty with a state file', () => {
 
   it('a state file of another profile is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'smets1-sim-'));
+    dirs.push(dir);
     const statePath = join(dir, 'state.db');
     const sim = await startSimulator({ profileId: ESME, listen: 'tcp-listen://127.0.0.1:0', statePath });
     await sim.close();

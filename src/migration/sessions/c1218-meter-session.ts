@@ -37,6 +37,9 @@ import type {
 } from '../session';
 import type { C1218SessionOptions, ProfileSelection } from './c1218-session';
 
+/** Clearing procedures in the order a meter accepts them (see clearCardData). */
+const CLEAR_STEPS = ['clearPaymentCardData', 'clearPaymentCardId', 'clearSiteId'] as const;
+
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -385,9 +388,25 @@ export class C1218MeterSession implements MeterSession {
     }
   }
 
+  /**
+   * The profile says how clearing is done: one procedure that clears the Payment Card ID and
+   * the Site ID together, or — on two-step firmware such as P4X2G05 — a card step followed by
+   * a Site ID step (refused while a card ID is present, so the order matters). Every step the
+   * profile declares runs, in that order.
+   */
   async clearCardData(): Promise<Reading<ClearResult>> {
-    const r = await this.run(this.procedure('clearPaymentCardData'), {});
-    return { value: { cleared: clearedFromResponse(r.data) }, evidence: [r.evidence] };
+    const steps = CLEAR_STEPS.map((a) => this.map.procedureByAction(a)).filter(
+      (p): p is BoundProcedure => p !== undefined,
+    );
+    if (steps.length === 0) this.procedure('clearPaymentCardData');
+    let cleared = false;
+    const evidence: Evidence[] = [];
+    for (const step of steps) {
+      const r = await this.run(step, {});
+      cleared = clearedFromResponse(r.data) || cleared;
+      evidence.push(r.evidence);
+    }
+    return { value: { cleared }, evidence };
   }
 
   async migrate(request: MigrateRequest): Promise<Reading<MigrationState>> {
