@@ -5,42 +5,17 @@
  * misspelt key is an error rather than a silently ignored setting.
  */
 import { z } from 'zod';
+import { FIELD_TYPES, INTEGER_WIDTH, type FieldType } from '../protocols/c1219/field-types';
 import { CLEARING_MODES } from '../device/behaviour';
 import { DEVICE_TYPES, PAYMENT_MODES } from '../device/state';
 import { cosemSchema, dlmsSchema } from './dlms-binding-schema';
 
-/** C12.19 field type vocabulary (docs/c1218.md §3). */
-export const C1219_TYPES = [
-  'UINT8',
-  'UINT16',
-  'UINT24',
-  'UINT32',
-  'UINT48',
-  'INT8',
-  'INT16',
-  'INT32',
-  'BOOL',
-  'STRING',
-  'BINARY',
-  'BCD',
-  'LTIME',
-  'SET',
-  'FILL',
-] as const;
-export type C1219Type = (typeof C1219_TYPES)[number];
+/** C12.19 field type vocabulary (docs/c1218.md §3): the table engine's own list, one source of truth. */
+export const C1219_TYPES = FIELD_TYPES;
+export type C1219Type = FieldType;
 
 /** Bytes of the fixed-size types; BOOL as one byte is modelled (C12.19 packs BOOLs in bit fields). */
-export const FIXED_SIZE: Partial<Record<C1219Type, number>> = {
-  UINT8: 1,
-  UINT16: 2,
-  UINT24: 3,
-  UINT32: 4,
-  UINT48: 6,
-  INT8: 1,
-  INT16: 2,
-  INT32: 4,
-  BOOL: 1,
-};
+export const FIXED_SIZE: Partial<Record<C1219Type, number>> = { ...INTEGER_WIDTH, BOOL: 1 };
 
 /** LTIME length per ST0 TM_FORMAT (docs/c1218.md §3). */
 export const LTIME_SIZE: Readonly<Record<1 | 2 | 3 | 4, number>> = { 1: 6, 2: 6, 3: 5, 4: 4 };
