@@ -216,6 +216,15 @@ describe('HdlcFramer properties (fast-check)', () => {
     );
   });
 
+  it('a truncated copy whose length reaches exactly past the next frame, with a checking FCS, is one frame', () => {
+    // Counterexample from CI (fast-check seed -1015301150): no byte stuffing means the wire
+    // cannot tell this apart from a genuine 25-byte frame.
+    const truncated = Buffer.from('7ea0192102579679dbe6e700c402c00100', 'hex');
+    const snrm = Buffer.from('7ea00802232193bd647e', 'hex');
+    const out = [...new HdlcFramer().push(Buffer.concat([truncated, snrm]))];
+    expect(frames(out)).toEqual([Buffer.concat([truncated, snrm]).toString('hex')]);
+  });
+
   it('mutated frames between valid ones never cost the valid ones (100,000 items)', () => {
     const item = fc.tuple(mutatedFrame, fc.constantFrom(...ALL));
     fc.assert(
@@ -229,11 +238,15 @@ describe('HdlcFramer properties (fast-check)', () => {
           checkOutputs(out);
           // Every valid frame comes out, in order; a mutant may itself still be a valid frame
           // (e.g. a flipped bit in a flag-free spot of a truncated copy), so match as a subsequence.
+          // One more ambiguity the wire cannot resolve: a truncated copy whose length field reaches
+          // exactly to the end of the next valid frame, and whose FCS then happens to check
+          // (about 1 in 65,536; seen once in CI, seed -1015301150), IS a valid frame that contains
+          // it. So a valid frame counts as delivered when it comes out alone or inside such a frame.
           const got = frames(out);
           let k = 0;
           for (const [, good] of pairs) {
             const hex = good.toString('hex');
-            while (k < got.length && got[k] !== hex) k++;
+            while (k < got.length && got[k] !== hex && !got[k]!.endsWith(hex)) k++;
             if (k === got.length) throw new Error(`valid frame ${hex} lost`);
             k++;
           }
