@@ -11,7 +11,7 @@ import { ByteReader, ByteWriter } from '../../../core/bytes';
  * for a frame with N(S)=2 sent to a station expecting 0 — consistent with that report.
  */
 export const FrmrReason = {
-  /** W: control field invalid or not implemented. */
+  /** W: control field undefined, or a command this station does not support. */
   W: 0x01,
   /** X: information field not permitted with this control field. */
   X: 0x02,
