@@ -36,24 +36,25 @@ import type {
   SessionIdentification,
 } from '../session';
 import type { C1218SessionOptions, ProfileSelection } from './c1218-session';
+import {
+  IDENTITY_PATHS,
+  MIGRATION_PATHS,
+  PREPAYMENT_PATHS,
+  identityFrom,
+  invalid,
+  iso,
+  migrationStateFrom,
+  num,
+  prepaymentFrom,
+  registrationFrom,
+  registrationPaths,
+  str,
+} from './model-readings';
 
 /** Clearing procedures in the order a meter accepts them (see clearCardData). */
 const CLEAR_STEPS = ['clearPaymentCardData', 'clearPaymentCardId', 'clearSiteId'] as const;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const iso = (ms: number): string => new Date(ms).toISOString();
-
-function invalid(message: string, context: Record<string, unknown> = {}): SimError {
-  return new SimError(ErrorCode.ServiceInvalidResponse, message, context);
-}
-
-function str(v: ModelValue | undefined): string | null {
-  return typeof v === 'string' ? v : null;
-}
-
-function num(v: ModelValue | undefined): number | null {
-  return typeof v === 'number' ? v : null;
-}
 
 /** A C12.18 MeterSession; open one with openC1218Session. */
 export class C1218MeterSession implements MeterSession {
@@ -179,51 +180,15 @@ export class C1218MeterSession implements MeterSession {
   }
 
   async readIdentity(): Promise<Reading<DeviceIdentity>> {
-    const p = this.profile.identity;
     const st1 = await this.readTable(StdTable.GENERAL_MFG_ID);
-    const v = await this.values(
-      ['identity.serial', 'identity.deviceId', 'identity.applicationFirmwareId'],
-      ['identity.metrologyFirmwareId', 'identity.manufacturer', 'identity.model', 'identity.deviceType'],
-    );
-    const serial = str(v.get('identity.serial'));
-    const deviceId = str(v.get('identity.deviceId'));
-    const app = str(v.get('identity.applicationFirmwareId'));
-    if (serial === null || deviceId === null || app === null)
-      throw invalid('identity: serial, device id and application firmware must not be blank', {
-        serial,
-        deviceId,
-        applicationFirmwareId: app,
-      });
-    // Manufacturer, model and device type are constants of the firmware the profile describes
-    // (ST1 identified it) unless a table carries them.
-    const deviceType = str(v.get('identity.deviceType')) ?? p.deviceType;
-    if (deviceType !== 'ESME' && deviceType !== 'GSME') throw invalid(`identity: device type ${deviceType}`);
-    return {
-      value: {
-        manufacturer: str(v.get('identity.manufacturer')) ?? p.manufacturer,
-        model: str(v.get('identity.model')) ?? p.model,
-        deviceType,
-        serial,
-        deviceId,
-        applicationFirmwareId: app,
-        metrologyFirmwareId: str(v.get('identity.metrologyFirmwareId')),
-      },
-      evidence: [st1.evidence, ...v.evidence],
-    };
+    const v = await this.values(IDENTITY_PATHS.required, IDENTITY_PATHS.optional);
+    return { value: identityFrom(v, this.profile.identity), evidence: [st1.evidence, ...v.evidence] };
   }
 
   async readRegistration(): Promise<Reading<MeterRegistration>> {
-    const mpxnPath =
-      this.profile.identity.deviceType === 'ESME' ? 'registration.mpanCore' : 'registration.mprn';
-    const v = await this.values([mpxnPath, 'registration.supplierId', 'registration.siteId']);
-    return {
-      value: {
-        mpxn: str(v.get(mpxnPath)),
-        supplierId: str(v.get('registration.supplierId')),
-        siteId: str(v.get('registration.siteId')),
-      },
-      evidence: v.evidence,
-    };
+    const type = this.profile.identity.deviceType;
+    const v = await this.values(registrationPaths(type));
+    return { value: registrationFrom(v, type), evidence: v.evidence };
   }
 
   async readCardRecord(): Promise<Reading<CardRecord | null>> {
@@ -248,54 +213,13 @@ export class C1218MeterSession implements MeterSession {
   }
 
   async readPrepaymentSummary(): Promise<Reading<PrepaymentSummary>> {
-    const v = await this.values(
-      ['prepayment.paymentMode', 'prepayment.balance'],
-      [
-        'prepayment.emergencyCredit.limit',
-        'prepayment.emergencyCredit.used',
-        'prepayment.emergencyCredit.active',
-        'prepayment.debt.paymentBasedOutstandingPence',
-        'prepayment.debt.timeBased[0].outstandingPence',
-        'prepayment.debt.timeBased[1].outstandingPence',
-        'prepayment.lastVends[0].at',
-      ],
-    );
-    const mode = v.get('prepayment.paymentMode');
-    if (mode !== 'prepayment' && mode !== 'credit') throw invalid(`prepayment: payment mode ${String(mode)}`);
-    const balance = num(v.get('prepayment.balance'));
-    if (balance === null) throw invalid('prepayment: balance is blank');
-    const active = v.get('prepayment.emergencyCredit.active') === true;
-    const limit = num(v.get('prepayment.emergencyCredit.limit')) ?? 0;
-    const used = num(v.get('prepayment.emergencyCredit.used')) ?? 0;
-    const debt = [
-      'prepayment.debt.paymentBasedOutstandingPence',
-      'prepayment.debt.timeBased[0].outstandingPence',
-      'prepayment.debt.timeBased[1].outstandingPence',
-    ].reduce((sum, path) => sum + (num(v.get(path)) ?? 0), 0);
-    const lastVend = num(v.get('prepayment.lastVends[0].at'));
-    return {
-      value: {
-        paymentMode: mode,
-        balancePence: balance,
-        // Emergency credit left to spend while it is active (modelled reading of "EC balance").
-        emergencyCreditPence: active ? Math.max(0, limit - used) : 0,
-        emergencyCreditActive: active,
-        debtPence: debt,
-        lastVendAt: lastVend === null ? null : iso(lastVend),
-      },
-      evidence: v.evidence,
-    };
+    const v = await this.values(PREPAYMENT_PATHS.required, PREPAYMENT_PATHS.optional);
+    return { value: prepaymentFrom(v), evidence: v.evidence };
   }
 
   async readMigrationState(): Promise<Reading<MigrationState>> {
-    const v = await this.values(['migration.state'], ['migration.at', 'migration.by']);
-    const state = v.get('migration.state');
-    if (state === 'smso-managed') return { value: { state }, evidence: v.evidence };
-    if (state !== 'migrated') throw invalid(`migration state ${String(state)}`);
-    const at = num(v.get('migration.at'));
-    const by = str(v.get('migration.by'));
-    if (at === null || by === null) throw invalid('migrated, but when or by whom is blank');
-    return { value: { state, at: iso(at), by }, evidence: v.evidence };
+    const v = await this.values(MIGRATION_PATHS.required, MIGRATION_PATHS.optional);
+    return { value: migrationStateFrom(v), evidence: v.evidence };
   }
 
   async readClock(): Promise<Reading<number>> {
