@@ -13,4 +13,6 @@ export const ExitCode = {
   Communication: 5,
   /** A bug: an unexpected exception. */
   Internal: 70,
+  /** Stopped by Ctrl-C (128 + SIGINT, the shell convention); a rerun resumes. */
+  Interrupted: 130,
 } as const;

@@ -35,16 +35,18 @@ describe('deploy/k8s', () => {
     .filter((f) => f.endsWith('.yaml'))
     .sort();
 
-  it('holds the four manifests, each parsing to the expected kind', () => {
+  it('holds the five manifests, each parsing to the expected kind', () => {
     expect(files).toEqual([
       'configmap-fleet.yaml',
       'job-sweep.yaml',
+      'pvc-sweep-reports.yaml',
       'service-headless.yaml',
       'statefulset.yaml',
     ]);
     expect(files.map((f) => load(f).map((d) => `${String(d['apiVersion'])} ${String(d['kind'])}`))).toEqual([
       ['v1 ConfigMap'],
       ['batch/v1 Job'],
+      ['v1 PersistentVolumeClaim'],
       ['v1 Service'],
       ['apps/v1 StatefulSet'],
     ]);
@@ -54,6 +56,7 @@ describe('deploy/k8s', () => {
   const [job] = load('job-sweep.yaml');
   const [svc] = load('service-headless.yaml');
   const [cm] = load('configmap-fleet.yaml');
+  const [pvc] = load('pvc-sweep-reports.yaml');
 
   it('replicas = N in --shard = completions = parallelism of the sweep', () => {
     const replicas = get(sts, 'spec.replicas');
@@ -80,6 +83,18 @@ describe('deploy/k8s', () => {
     expect(get(svc, 'spec.clusterIP')).toBe('None');
     expect(get(svc, 'spec.selector')).toEqual(get(sts, 'spec.selector.matchLabels'));
     expect((get(sts, 'spec.template.spec.containers') as Doc[])[0]!['image']).toBe('smets1-sim:latest');
+  });
+
+  it('each sweep index writes its report directory on the shared reports claim', () => {
+    const container = (get(job, 'spec.template.spec.containers') as Doc[])[0]!;
+    const args = (container['args'] as string[]).join('\n');
+    expect(args).toContain('--report "/reports/shard-${JOB_COMPLETION_INDEX}"');
+    expect(container['volumeMounts']).toContainEqual({ name: 'reports', mountPath: '/reports' });
+    expect(get(job, 'spec.template.spec.volumes')).toContainEqual({
+      name: 'reports',
+      persistentVolumeClaim: { claimName: get(pvc, 'metadata.name') },
+    });
+    expect(get(pvc, 'spec.accessModes')).toEqual(['ReadWriteMany']);
   });
 
   it('the farm pods mount the fleet ConfigMap and get the API token from a Secret', () => {

@@ -29,7 +29,7 @@ import { ExitCode } from '../exit-codes';
 import { printJson, type Io } from '../output';
 
 /** 128 + SIGINT (2): what a shell reports for a job stopped by Ctrl-C. */
-export const SWEEP_INTERRUPTED_EXIT = 130;
+export const SWEEP_INTERRUPTED_EXIT = ExitCode.Interrupted;
 
 /** Where progress goes: a terminal gets a bar, anything else a line every `intervalMs`. */
 export interface ProgressSink {
