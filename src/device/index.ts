@@ -23,6 +23,7 @@ export {
   type PrepaymentConfigInput,
 } from './ops-prepayment';
 export type { AuthenticateInput } from './ops-security';
+export type { RecordCountersInput, TransferKeysInput } from './ops-keys';
 export * from './invariants';
 export * from './new-meter';
 export * from './model-paths';

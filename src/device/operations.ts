@@ -35,6 +35,12 @@ import {
   setClock,
   type AuthenticateInput,
 } from './ops-security';
+import {
+  recordInvocationCounters,
+  transferKeys,
+  type RecordCountersInput,
+  type TransferKeysInput,
+} from './ops-keys';
 import type { CardRecord, MeterState, PaymentMode, VendSource } from './state';
 import type { OpContext, Transition } from './transition';
 
@@ -63,6 +69,8 @@ export interface OperationSpecs {
   resetFailures: { input: { actor: string }; result: void };
   bumpInvocationCounter: { input: { name: string }; result: { value: number } };
   setClock: { input: { actor: string; to: number }; result: { offsetMs: number } };
+  transferKeys: { input: TransferKeysInput; result: { changed: string[] } };
+  recordInvocationCounters: { input: RecordCountersInput; result: { value: number | null } };
 }
 
 export type OperationName = keyof OperationSpecs;
@@ -96,6 +104,8 @@ const handlers: Handlers = {
   resetFailures,
   bumpInvocationCounter,
   setClock,
+  transferKeys,
+  recordInvocationCounters,
 };
 
 export const OPERATION_NAMES = Object.keys(handlers) as OperationName[];

@@ -155,6 +155,7 @@ export const METER_EVENT_TYPES = [
   'supplier-changed',
   'payment-mode-changed',
   'prepayment-configured',
+  'keys-transferred',
 ] as const;
 export type MeterEventType = (typeof METER_EVENT_TYPES)[number];
 

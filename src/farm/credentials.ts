@@ -3,7 +3,7 @@
  * secret per meter derived from the seed, or secrets given in the fleet file per access level.
  */
 import { createHmac } from 'node:crypto';
-import type { FarmProfile } from './farm-profile';
+import type { FarmAccessLevel, FarmProfile } from './farm-profile';
 import type { CredentialsSpec } from './fleet-spec';
 
 export interface MeterCredential {
@@ -61,13 +61,24 @@ export function credentialsFor(
         );
   }
   return profile.accessLevels.map((l) => {
-    let secretHex = l.secretHex;
-    if (spec === 'per-meter')
-      secretHex = derivedSecret(seed, meterId, l.name, Buffer.from(l.secretHex, 'hex'));
+    let secretHex: string;
+    if (spec === 'per-meter') secretHex = derivedSecret(seed, meterId, l.name, shapeOf(l));
     else if (typeof spec === 'object' && spec[l.name]) {
       const s = spec[l.name]!;
       secretHex = 'hex' in s ? s.hex.toLowerCase() : Buffer.from(s.ascii, 'latin1').toString('hex');
-    }
+    } else if (l.secretHex !== null) secretHex = l.secretHex;
+    else
+      throw new CredentialsError(
+        typeof spec === 'object' ? `${path}.${l.name}` : path,
+        `${l.secretError ?? `access level ${l.name} has no default secret`}: set it, or give ` +
+          `credentials: per-meter or a secret for ${l.name} in the fleet file`,
+      );
     return { level: l.name, userId: l.userId, secretHex };
   });
+}
+
+/** What a per-meter secret looks like: the profile default, or the fixed shape of an env secret. */
+function shapeOf(l: FarmAccessLevel): Buffer {
+  if (l.derivedShape) return Buffer.alloc(l.derivedShape.bytes, l.derivedShape.printable ? 0x41 : 0x00);
+  return Buffer.from(l.secretHex ?? '', 'hex');
 }

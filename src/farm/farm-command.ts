@@ -38,6 +38,8 @@ export interface RunFarmOptions {
   /** --advertise-host: host clients use in the manifest's tcp URIs (a pod's DNS name). */
   advertiseHost?: string;
   factory: MeterServerFactory;
+  /** --profiles-dir: firmware profiles from this directory (e.g. captured ones) instead of the shipped. */
+  profilesDir?: string;
   profiles?: ProfileResolver;
   logger?: Logger;
   /** Where SIGTERM/SIGINT come from (default: process). */
@@ -61,7 +63,7 @@ export async function runFarm(o: RunFarmOptions): Promise<RunningFarm> {
   const env = o.env ?? process.env;
   const shard = o.shard === undefined ? WHOLE_FLEET : parseShard(o.shard);
   const spec = loadFleetFile(o.fleetFile);
-  const profiles = o.profiles ?? firmwareProfileResolver();
+  const profiles = o.profiles ?? firmwareProfileResolver(o.profilesDir ? { dir: o.profilesDir } : {});
   const plan = generateFleet(spec, profiles, { file: o.fleetFile });
   const token = o.apiToken ?? env[TOKEN_ENV];
   const apiHost = o.apiHost ?? DEFAULT_API_HOST;

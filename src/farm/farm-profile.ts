@@ -12,6 +12,7 @@ import {
   deviceBehaviour,
   loadProfile,
   secretBytes,
+  type AccessLevelSpec,
   type FirmwareProfile,
   type ProfileDirOptions,
 } from '../profiles';
@@ -20,8 +21,18 @@ export interface FarmAccessLevel {
   name: string;
   /** C12.18 Logon user id (DLMS profiles use it as the client address). */
   userId: number;
-  /** Default secret, lower-case hex of the raw bytes. */
-  secretHex: string;
+  /**
+   * Default secret, lower-case hex of the raw bytes; null when the profile takes it from an
+   * environment variable that is not set (or not valid) now — `secretError` says which.
+   */
+  secretHex: string | null;
+  /** Why `secretHex` is null (names the variable); only needed by `credentials: profile`. */
+  secretError?: string;
+  /**
+   * Shape of a per-meter secret when the default comes from an environment variable: derived
+   * secrets must not depend on the environment, or one fleet file would give two fleets.
+   */
+  derivedShape?: { bytes: number; printable: boolean };
 }
 
 export interface FarmProfile {
@@ -48,6 +59,37 @@ export interface FarmProfile {
 /** Resolve a profile id; throws SimError (ProfileNotFound/ProfileInvalid) for unknown ids. */
 export type ProfileResolver = (id: string) => FarmProfile;
 
+/**
+ * Role of a level in a DLMS profile: a key (HLS-GMAC ek/ak/kek, 16 bytes for AES-128 in
+ * security suite 0, docs/dlms.md) or a password (LLS, or any C12.18 level).
+ */
+function isDlmsKey(p: FirmwareProfile, level: string): boolean {
+  if (p.protocol.stack !== 'dlms') return false;
+  return p.protocol.dlms.associations.some(
+    (a) => a.keys !== undefined && [a.keys.ek, a.keys.ak, a.keys.kek].includes(level),
+  );
+}
+
+/**
+ * An `env` secret (a captured profile) is read now; an unset variable is not an error until a
+ * meter needs the profile default. Per-meter secrets of such a level take a fixed shape
+ * (modelled): 16 bytes for a DLMS key, else 20 printable characters (the C12.18 password
+ * length, docs/c1218.md) or 8 for a DLMS LLS password (the shipped DLMS profiles' length).
+ */
+function farmAccessLevel(p: FirmwareProfile, l: AccessLevelSpec): FarmAccessLevel {
+  const base = { name: l.name, userId: l.userId };
+  if (!('env' in l.secret)) return { ...base, secretHex: secretBytes(l).toString('hex') };
+  const derivedShape = isDlmsKey(p, l.name)
+    ? { bytes: 16, printable: false }
+    : { bytes: p.protocol.stack === 'c1218' ? 20 : 8, printable: true };
+  try {
+    return { ...base, secretHex: secretBytes(l).toString('hex'), derivedShape };
+  } catch (e) {
+    if (!(e instanceof SimError)) throw e;
+    return { ...base, secretHex: null, secretError: e.message, derivedShape };
+  }
+}
+
 export function farmProfileFromFirmware(id: string, p: FirmwareProfile): FarmProfile {
   const d = p.defaults;
   const prepayment: NonNullable<NewMeterInput['prepayment']> = {
@@ -67,11 +109,7 @@ export function farmProfileFromFirmware(id: string, p: FirmwareProfile): FarmPro
       serialPrefix: p.identity.serialPrefix,
       ...(p.identity.deviceIdOui ? { deviceIdOui: p.identity.deviceIdOui } : {}),
     },
-    accessLevels: p.accessLevels.map((l) => ({
-      name: l.name,
-      userId: l.userId,
-      secretHex: secretBytes(l).toString('hex'),
-    })),
+    accessLevels: p.accessLevels.map((l) => farmAccessLevel(p, l)),
     issuerPrefixes: { ...(d.issuerPrefixes ?? {}) },
     behaviour: deviceBehaviour(p),
     prepayment,

@@ -14,6 +14,8 @@
  *   pty or serial line the device stays open and only the session is forgotten).
  */
 import { TypedEmitter } from '../core/events';
+import { TransportDecorator } from '../transport/decorator';
+import type { Transport } from '../transport/types';
 
 export type PowerState = 'on' | 'off';
 
@@ -126,4 +128,30 @@ export function corruptFrame(frame: Uint8Array): Buffer {
   const out = Buffer.from(frame);
   if (out.length > 0) out[out.length - 1] = out[out.length - 1]! ^ 0xff;
   return out;
+}
+
+/**
+ * One connection of a meter with the link-level faults applied: a powered-off meter hears
+ * nothing and says nothing; a `corrupt` fault damages the next frame it sends with `corrupt`
+ * (default corruptFrame; DLMS passes one that hits the HDLC FCS). A single byte is a C12.18
+ * ACK or NAK (docs/c1218.md §1.3), which has no CRC, so it is never corrupted.
+ */
+export class FaultyTransport extends TransportDecorator {
+  constructor(
+    inner: Transport,
+    private readonly faults: FaultControls,
+    private readonly corrupt: (frame: Uint8Array) => Buffer = corruptFrame,
+  ) {
+    super(inner);
+    inner.on('data', (d) => {
+      if (faults.isPoweredOn()) this.emit('data', d);
+    });
+    this.forward('close', 'line');
+  }
+
+  override write(data: Uint8Array): Promise<void> {
+    if (!this.faults.isPoweredOn()) return Promise.resolve();
+    if (data.length > 1 && this.faults.takeCorrupt()) return this.inner.write(this.corrupt(data));
+    return this.inner.write(data);
+  }
 }

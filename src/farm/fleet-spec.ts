@@ -63,6 +63,9 @@ const credentials = z.union([
 ]);
 export type CredentialsSpec = z.infer<typeof credentials>;
 
+/** A DLMS meter's link (src/farm/dlms-serving.ts); C12.18 profiles refuse it. */
+const dlmsLink = z.enum(['hdlc', 'wrapper', 'mode-e']);
+
 const groupTransport = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('tcp-listen'),
@@ -108,6 +111,13 @@ const groupSchema = z.strictObject({
   /** Who issues the foreign cards; default: the other suppliers of the mix. */
   foreignIssuers: z.array(supplierId).min(1).optional(),
   credentials: credentials.default('profile'),
+  /** DLMS profiles: the link served (default: wrapper on tcp-listen, the profile's own elsewhere). */
+  link: dlmsLink.optional(),
+  /**
+   * A state file written by `capture --state-out` (relative to the fleet file's directory):
+   * every meter of the group starts from that meter's state (src/farm/clone-template.ts).
+   */
+  template: z.string().min(1).optional(),
 });
 export type GroupSpec = z.infer<typeof groupSchema>;
 
@@ -133,6 +143,7 @@ const deviceSchema = z.strictObject({
     .nullable()
     .default(null),
   credentials: credentials.default('profile'),
+  link: dlmsLink.optional(),
 });
 export type DeviceSpec = z.infer<typeof deviceSchema>;
 
@@ -392,6 +403,22 @@ export function parseFleetText(text: string, file = '<fleet>'): FleetSpec {
   const issues = fleetIssues(parsed.data);
   if (issues.length) throw fleetError(file, withLines(issues));
   return parsed.data;
+}
+
+/**
+ * The line of a path in a fleet file on disk, for issues found after parsing (the generator's):
+ * read again only when there is an issue to place. Undefined if the file cannot be read.
+ */
+export function fleetFileLines(path: string): (issuePath: string) => number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return () => undefined;
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  return (issuePath) => lineOf(doc, lines, issuePath);
 }
 
 export function loadFleetFile(path: string): FleetSpec {

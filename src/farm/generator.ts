@@ -15,19 +15,23 @@
  *   their Responsible Supplier.
  */
 import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import { SimError } from '../core/errors';
 import { createIdGenerator, type IdGenerator } from '../device/id-generator';
 import { normalizeEui64, validatePaymentCardId } from '../device/identifiers';
 import type { DeviceType, MeterIdentity } from '../device/state';
 import type { Cohort } from '../migration/cohorts';
 import { parseTransportUri } from '../transport/uri';
+import { readCloneTemplate, TemplateError, type CloneTemplate, type TemplateRef } from './clone-template';
 import { CredentialsError, credentialsFor, type MeterCredential } from './credentials';
 import type { FarmProfile, ProfileResolver } from './farm-profile';
 import {
   expandPattern,
   fleetError,
+  fleetFileLines,
   type DeviceSpec,
   type FleetIssue,
+  type FleetIssueAt,
   type FleetSpec,
   type GroupSpec,
 } from './fleet-spec';
@@ -73,6 +77,10 @@ export interface MeterSpec {
   registration: MeterRegistration;
   card: MeterCard | null;
   credentials: MeterCredential[];
+  /** DLMS meters: the link the fleet file chose (absent: the default, src/farm/dlms-serving.ts). */
+  link?: 'hdlc' | 'wrapper' | 'mode-e';
+  /** A clone's template (group key `template`): the file as the fleet names it and its SHA-256. */
+  template?: TemplateRef;
 }
 
 export interface FleetPlan {
@@ -82,11 +90,18 @@ export interface FleetPlan {
   /** Payment Card ID prefix of every supplier that issues a card in this fleet (sorted). */
   issuerPrefixes: Record<string, string>;
   meters: MeterSpec[];
+  /** Group name -> the clone template its meters start from (only groups with `template`). */
+  templates?: Record<string, CloneTemplate>;
 }
 
 export interface GenerateOptions {
   /** File name for error messages. */
   file?: string;
+  /**
+   * Directory `template:` paths are relative to: default the fleet file's directory when `file`
+   * is a path, else the working directory.
+   */
+  baseDir?: string;
 }
 
 /**
@@ -157,13 +172,40 @@ class Generator {
     endpoint: new Unique(),
   };
   private readonly prefixes = new Map<string, string>();
+  /** Templates by group name, and each file read once per run (two groups may share one). */
+  private readonly templates: Record<string, CloneTemplate> = {};
+  private readonly templateFiles = new Map<string, CloneTemplate>();
   /** Whether the last checked endpoint was already in canonical form (see group()). */
   private lastCanonical = false;
 
   constructor(
     private readonly spec: FleetSpec,
     private readonly profiles: ProfileResolver,
+    private readonly baseDir: string,
   ) {}
+
+  /** The group's template, checked against its profile; undefined without `template`. */
+  private template(g: GroupSpec, at: string, profile: FarmProfile): CloneTemplate | undefined {
+    if (g.template === undefined) return undefined;
+    const path = resolve(this.baseDir, g.template);
+    let t = this.templateFiles.get(path);
+    if (!t) {
+      try {
+        t = readCloneTemplate(g.template, path);
+      } catch (e) {
+        if (e instanceof TemplateError || e instanceof SimError) fail(`${at}.template`, e.message);
+        throw e;
+      }
+      this.templateFiles.set(path, t);
+    }
+    if (t.state.profileId !== profile.id)
+      fail(
+        `${at}.template`,
+        `${g.template} is a meter of profile ${t.state.profileId}, not of the group's profile ${profile.id}`,
+      );
+    this.templates[g.name] = t;
+    return t;
+  }
 
   private profile(id: string, path: string): FarmProfile {
     try {
@@ -242,7 +284,15 @@ class Generator {
     this.checkPrefixes();
     const issuerPrefixes: Record<string, string> = {};
     for (const k of [...this.prefixes.keys()].sort()) issuerPrefixes[k] = this.prefixes.get(k)!;
-    return { version: 1, fleet: this.spec.fleet, seed: this.spec.seed, issuerPrefixes, meters };
+    const plan: FleetPlan = {
+      version: 1,
+      fleet: this.spec.fleet,
+      seed: this.spec.seed,
+      issuerPrefixes,
+      meters,
+    };
+    if (Object.keys(this.templates).length > 0) plan.templates = this.templates;
+    return plan;
   }
 
   private reserveDevice(d: DeviceSpec, i: number): { d: DeviceSpec; at: string; profile: FarmProfile } {
@@ -263,6 +313,12 @@ class Generator {
     const profile = this.profile(g.profile, `${at}.profile`);
     if (g.deviceType !== undefined && g.deviceType !== profile.deviceType)
       fail(`${at}.deviceType`, `is ${g.deviceType} but profile ${profile.id} is a ${profile.deviceType}`);
+    if (g.link !== undefined && profile.firmware && profile.firmware.protocol.stack !== 'dlms')
+      fail(
+        `${at}.link`,
+        `profile ${profile.id} speaks ${profile.firmware.protocol.stack}: link is for DLMS profiles`,
+      );
+    const template = this.template(g, at, profile);
     const seed = `${this.spec.seed}/${g.name}`;
     const ids = createIdGenerator(seed);
 
@@ -366,6 +422,8 @@ class Generator {
         },
         card,
         credentials: credentialsFor(g.credentials, profile, this.spec.seed, id, `${at}.credentials`),
+        ...(g.link !== undefined ? { link: g.link } : {}),
+        ...(template ? { template: { file: template.file, sha256: template.sha256 } } : {}),
       });
     }
   }
@@ -435,6 +493,7 @@ class Generator {
       },
       card,
       credentials: credentialsFor(d.credentials, profile, this.spec.seed, d.id, `${at}.credentials`),
+      ...(d.link !== undefined ? { link: d.link } : {}),
     };
   }
 
@@ -467,14 +526,20 @@ export function generateFleet(
   options: GenerateOptions = {},
 ): FleetPlan {
   try {
-    return new Generator(spec, profiles).run();
+    const file = options.file;
+    const baseDir =
+      options.baseDir ??
+      (file !== undefined && !file.startsWith('<') ? dirname(resolve(file)) : process.cwd());
+    return new Generator(spec, profiles, baseDir).run();
   } catch (e) {
-    if (e instanceof CredentialsError)
-      throw fleetError(options.file ?? '<fleet>', [
-        { path: e.path, reason: e.message, file: options.file ?? '<fleet>' },
-      ]);
-    if (e instanceof Fail)
-      throw fleetError(options.file ?? '<fleet>', [{ ...e.issue, file: options.file ?? '<fleet>' }]);
+    const file = options.file ?? '<fleet>';
+    // Placed on its line when the fleet came from a file (parse errors already are).
+    const at = (issue: FleetIssue): FleetIssueAt => {
+      const line = file.startsWith('<') ? undefined : fleetFileLines(file)(issue.path);
+      return { ...issue, file, ...(line === undefined ? {} : { line }) };
+    };
+    if (e instanceof CredentialsError) throw fleetError(file, [at({ path: e.path, reason: e.message })]);
+    if (e instanceof Fail) throw fleetError(file, [at(e.issue)]);
     throw e;
   }
 }

@@ -13,4 +13,20 @@ export * from './runtime';
 export { meterEntry, meterSummary, matchesFilter } from './meter-view';
 export * from './control-api';
 export { probeServerFactory, PROBE_MAX_LINE, PROBE_ACTOR } from './probe-server';
+export {
+  dlmsServerFactory,
+  stackServerFactory,
+  farmDlmsLink,
+  farmDlmsProfile,
+  corruptDlmsFrame,
+} from './dlms-serving';
 export * from './farm-command';
+export {
+  readCloneTemplate,
+  cloneState,
+  newFarmMeterState,
+  TemplateError,
+  type CloneTemplate,
+  type CloneOverlay,
+  type TemplateRef,
+} from './clone-template';

@@ -77,6 +77,8 @@ export function canonicalMeter(m: MeterSpec): MeterSpec {
         }
       : null,
     credentials: m.credentials.map((c) => ({ level: c.level, userId: c.userId, secretHex: c.secretHex })),
+    ...(m.link !== undefined ? { link: m.link } : {}),
+    ...(m.template !== undefined ? { template: { file: m.template.file, sha256: m.template.sha256 } } : {}),
   };
 }
 
@@ -193,6 +195,10 @@ const meterSchema = z.strictObject({
   credentials: z.array(
     z.strictObject({ level: z.string(), userId: z.number().int().nonnegative(), secretHex: hexSecret }),
   ),
+  link: z.enum(['hdlc', 'wrapper', 'mode-e']).optional(),
+  template: z
+    .strictObject({ file: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) })
+    .optional(),
 });
 
 const shardSchema = z.strictObject({

@@ -9,6 +9,11 @@
  *  - migrate first re-reads the migration state; a meter already migrated by `migratedBy`
  *    after an earlier journaled attempt is marked done without a second migrate;
  *  - clear first re-reads the card record and Site ID; if both are empty, no clear is sent.
+ *  - key hand-over (stacks with `transferKeys`, i.e. DLMS): the journal records the intent
+ *    (levels and key fingerprints, never key bytes) before the keys are sent and the fact
+ *    (`live`) once a new association with them succeeded. A resumed flow that finds an intent
+ *    without its fact asks the session factory for the new keys first and the old ones second,
+ *    so it continues with whichever set is live (docs/migration.md "Key hand-over").
  * Transient faults (isTransient) are retried with back-off on the injectable Clock; data
  * faults are not. Sessions obtained after the first interrogation must report the journaled
  * device id, so a resumed flow cannot act on a different meter.
@@ -32,12 +37,20 @@ import {
   type InterrogationResult,
 } from './interrogation-schema';
 import { z } from 'zod';
-import { FileJournal, type FlowStep, type JournalEntryInput, type JournalStore } from './journal';
+import {
+  FileJournal,
+  type FlowStep,
+  type JournalEntryInput,
+  type JournalStore,
+  type KeyIdentity,
+  type KeyPhase,
+  keyIdentity,
+} from './journal';
 import { OUTCOME_INFO, type FlowOutcome } from './outcome';
 import type { RegistrationData, RegistrationRecord } from './registration';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy, withRetry, type RetryPolicy } from './retry';
 import type { Ruleset } from './ruleset';
-import type { Credential, Evidence, MeterSession, SessionSource } from './session';
+import type { Credential, Evidence, MeterSession, SessionRequest, SessionSource } from './session';
 import { SessionHandle } from './session-handle';
 
 export type StopAfter = 'evaluate' | 'migrate' | 'clear' | 'verify';
@@ -104,6 +117,8 @@ class FlowRun {
   private readonly migratedBy: string;
   private readonly stopAfter: StopAfter;
   private readonly handle: SessionHandle;
+  /** Journal entries from this seq on are this run's own (snapshotFromJournal `ownFrom`). */
+  private readonly ownFrom: number;
 
   constructor(
     private readonly options: MigrationFlowOptions,
@@ -114,6 +129,7 @@ class FlowRun {
     this.migratedBy = options.migratedBy ?? 'smets1-sim';
     this.stopAfter = options.stopAfter ?? 'verify';
     this.handle = new SessionHandle(options.session);
+    this.ownFrom = journal.entries().length;
   }
 
   private append(entry: JournalEntryInput): void {
@@ -121,7 +137,7 @@ class FlowRun {
   }
 
   private result(): MigrationFlowResult {
-    const snap = snapshotFromJournal(this.journal.entries());
+    const snap = snapshotFromJournal(this.journal.entries(), { ownFrom: this.ownFrom });
     if (snap.outcome === null) throw new Error('flow ended without an outcome');
     return { ...snap, outcome: snap.outcome };
   }
@@ -146,12 +162,43 @@ class FlowRun {
       if (snap.outcome !== null && OUTCOME_INFO[snap.outcome].terminal) return this.result();
       this.append({ event: 'resume', data: { tornTail: this.journal.tornTail, stopAfter: this.stopAfter } });
     }
+    this.chooseCredentials();
     try {
       await this.steps();
     } finally {
       await this.handle.close();
     }
     return this.result();
+  }
+
+  /** The last key hand-over record: its phase and keys, or undefined when none was journaled. */
+  private keyRecord(): { phase: KeyPhase; keys: KeyIdentity[] } | undefined {
+    const entries = this.journal.entries();
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
+      if (e.event === 'keys') return { phase: e.phase, keys: e.keys };
+    }
+    return undefined;
+  }
+
+  private request(credentials: SessionRequest['credentials']): SessionRequest {
+    return { credentials, newCredentials: this.options.newCredentials };
+  }
+
+  /**
+   * Which secrets new sessions open with: the SMSO's until the hand-over may have happened,
+   * the new ones once it is journaled (key fact, or migrate done), and new-then-old while a
+   * journaled key intent has no fact yet.
+   */
+  private chooseCredentials(): void {
+    const k = this.keyRecord();
+    const order: SessionRequest['credentials'][] =
+      k?.phase === 'live' || this.lastDone('migrate')
+        ? ['new']
+        : k?.phase === 'intent'
+          ? ['new', 'old']
+          : ['old'];
+    this.handle.setCandidates(order.map((c) => this.request(c)));
   }
 
   private assertSameFlow(ruleset: { id: string; version: string }, migratedBy: string): void {
@@ -239,7 +286,7 @@ class FlowRun {
 
   private async steps(): Promise<void> {
     // Journaled results come back through the snapshot, which validates them.
-    const journaled = snapshotFromJournal(this.journal.entries());
+    const journaled = snapshotFromJournal(this.journal.entries(), { ownFrom: this.ownFrom });
     // 1. Interrogate (or take the journaled result).
     let before = journaled.before ?? undefined;
     const freshSession = before === undefined;
@@ -274,6 +321,7 @@ class FlowRun {
     if (!this.lastDone('migrate')) {
       const r = await this.step('migrate', true, (previous) => this.migrate(previous));
       if (!r.ok) return;
+      this.chooseCredentials();
     }
     if (this.stopAfter === 'migrate') return this.end(STOP_OUTCOME.migrate);
 
@@ -320,6 +368,7 @@ class FlowRun {
         { by: current.by, at: current.at },
       );
     }
+    const transfer = await this.handOverKeys(s);
     const r = await s.migrate({
       migratedBy: this.migratedBy,
       at: this.clock.now(),
@@ -335,7 +384,47 @@ class FlowRun {
         },
       );
     }
-    return { state, skipped: false, evidence: redactSecrets(r.evidence, this.options.newCredentials) };
+    return {
+      state,
+      skipped: false,
+      evidence: redactSecrets([...transfer, ...r.evidence], this.options.newCredentials),
+    };
+  }
+
+  /**
+   * Key transfer before migrate (docs/migration.md "Key hand-over"): journal the intent, send
+   * the keys, verify by associating with them, journal the fact. Safe to repeat: a session
+   * already on the new keys sends nothing, and a journaled intent must name the same keys.
+   */
+  private async handOverKeys(s: MeterSession): Promise<Evidence[]> {
+    const levels = s.keyTransferLevels?.() ?? [];
+    if (!s.transferKeys || !s.verifyKeys || levels.length === 0) return [];
+    const credentials = this.options.newCredentials.filter((c) => levels.includes(c.level));
+    if (credentials.length === 0) return [];
+    const keys = credentials
+      .map((c) => keyIdentity(c.level, c.secret))
+      .sort((a, b) => a.level.localeCompare(b.level));
+    const recorded = this.keyRecord();
+    if (recorded && JSON.stringify(recorded.keys) !== JSON.stringify(keys)) {
+      throw new SimError(
+        ErrorCode.MigrationJournalInvalid,
+        `the journal records a key hand-over of other keys (${recorded.keys
+          .map((k) => `${k.level} ${k.fingerprint}`)
+          .join(', ')}) than this run's (${keys.map((k) => `${k.level} ${k.fingerprint}`).join(', ')})`,
+        { journaled: recorded.keys, given: keys },
+      );
+    }
+    if (recorded?.phase === 'live') return [];
+    if (!recorded) this.append({ event: 'keys', phase: 'intent', keys });
+    // From here on the new keys may be live: a reopened session tries them first.
+    this.handle.setCandidates([this.request('new'), this.request('old')]);
+    // All the new credentials go in, so the session can refuse one it must not hand over (the
+    // master key) before anything is sent.
+    const sent = await s.transferKeys(this.options.newCredentials);
+    await s.verifyKeys();
+    this.handle.setCandidates([this.request('new')]);
+    this.append({ event: 'keys', phase: 'live', keys });
+    return [...sent.evidence];
   }
 
   private async clear(): Promise<Record<string, unknown>> {

@@ -12,6 +12,7 @@
  * One flow, one journal file, one runner at a time: the journal is not a lock.
  */
 
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCode, SimError } from '../core/errors';
@@ -23,6 +24,24 @@ export const FLOW_STEPS = ['interrogate', 'evaluate', 'migrate', 'clear', 'verif
 export type FlowStep = (typeof FLOW_STEPS)[number];
 
 const stepSchema = z.enum(FLOW_STEPS);
+
+/**
+ * Key hand-over records (docs/migration.md "Key hand-over"): `intent` is journaled before the
+ * keys are sent, `live` once they were verified by associating with them. Keys are named by
+ * level and fingerprint (keyFingerprint: 4 bytes of SHA-256), never by their bytes.
+ */
+export const KEY_PHASES = ['intent', 'live'] as const;
+export type KeyPhase = (typeof KEY_PHASES)[number];
+export const KeyIdentitySchema = z.object({
+  level: z.string().min(1),
+  fingerprint: z.string().regex(/^sha256:[0-9a-f]{8}$/),
+});
+export type KeyIdentity = z.infer<typeof KeyIdentitySchema>;
+
+/** A key as the journal names it: level and the one-way fingerprint logs use (keys.ts keyFingerprint). */
+export function keyIdentity(level: string, key: Uint8Array): KeyIdentity {
+  return { level, fingerprint: `sha256:${createHash('sha256').update(key).digest('hex').slice(0, 8)}` };
+}
 const common = {
   v: z.literal(JOURNAL_VERSION),
   seq: z.number().int().min(0),
@@ -55,6 +74,12 @@ export const JournalEntrySchema = z.discriminatedUnion('event', [
     data: z.record(z.string(), z.unknown()).optional(),
   }),
   z.object({ ...common, event: z.literal('end'), outcome: z.string(), error: ErrorSummarySchema.nullable() }),
+  z.object({
+    ...common,
+    event: z.literal('keys'),
+    phase: z.enum(KEY_PHASES),
+    keys: z.array(KeyIdentitySchema).min(1),
+  }),
 ]);
 
 export type JournalEntry = z.infer<typeof JournalEntrySchema>;
@@ -67,7 +92,8 @@ export type JournalEntryInput =
   | { event: 'retry'; step: FlowStep; attempt: number; delayMs: number; error: ErrorSummary }
   | { event: 'done'; step: FlowStep; data: Record<string, unknown> }
   | { event: 'failed'; step: FlowStep; error: ErrorSummary; data?: Record<string, unknown> }
-  | { event: 'end'; outcome: string; error: ErrorSummary | null };
+  | { event: 'end'; outcome: string; error: ErrorSummary | null }
+  | { event: 'keys'; phase: KeyPhase; keys: KeyIdentity[] };
 
 export interface JournalStore {
   /** Entries read at open plus those appended since, in order. */

@@ -7,12 +7,22 @@
  * flow uses it on resume to make sure it is talking to the same meter it journaled.
  */
 
-import type { MeterSession, SessionSource } from './session';
+import { ErrorCode, isSimError } from '../core/errors';
+import type { MeterSession, SessionRequest, SessionSource } from './session';
+
+/** A session that failed to open because its secrets were refused: another candidate may work. */
+function refusedSecrets(e: unknown): boolean {
+  return (
+    isSimError(e) &&
+    (e.code === ErrorCode.SessionAuthFailed || e.code === ErrorCode.SessionAssociationRejected)
+  );
+}
 
 export class SessionHandle {
   private current: MeterSession | undefined;
   private verified = false;
-  private readonly factory: (() => Promise<MeterSession>) | undefined;
+  private readonly factory: ((request?: SessionRequest) => Promise<MeterSession>) | undefined;
+  private candidates: readonly SessionRequest[] = [];
 
   constructor(
     source: SessionSource,
@@ -43,10 +53,33 @@ export class SessionHandle {
     this.verified = currentIsVerified && this.current !== undefined;
   }
 
+  /**
+   * Which credentials to ask the factory for, in order: the next session is opened with the
+   * first that is not refused (a refused secret — SessionAuthFailed / SessionAssociationRejected
+   * — moves on to the next; anything else is thrown at once). Empty: call the factory bare.
+   */
+  setCandidates(candidates: readonly SessionRequest[]): void {
+    this.candidates = candidates;
+  }
+
+  private async open(factory: (request?: SessionRequest) => Promise<MeterSession>): Promise<MeterSession> {
+    if (this.candidates.length === 0) return factory();
+    let last: unknown;
+    for (const c of this.candidates) {
+      try {
+        return await factory(c);
+      } catch (e) {
+        if (!refusedSecrets(e)) throw e;
+        last = e;
+      }
+    }
+    throw last;
+  }
+
   async get(): Promise<MeterSession> {
     if (!this.current) {
       if (!this.factory) throw new Error('SessionHandle: fixed session was closed');
-      this.current = await this.factory();
+      this.current = await this.open(this.factory);
       this.verified = false;
     }
     if (!this.verified && this.verify) {

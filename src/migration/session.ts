@@ -152,6 +152,12 @@ export interface MigrateRequest {
   credentials: readonly Credential[];
 }
 
+export interface KeyTransferResult {
+  /** The levels whose keys were sent (empty when `alreadyLive`). */
+  levels: string[];
+  alreadyLive: boolean;
+}
+
 export interface ClearResult {
   /** False when there was nothing to clear (the meter may still report success). */
   cleared: boolean;
@@ -174,6 +180,20 @@ export interface MeterSession {
   migrate(request: MigrateRequest): Promise<Reading<MigrationState>>;
   /** The newest `maxEntries` events, oldest first. */
   readEventLog(maxEntries: number): Promise<Reading<MeterEvent[]>>;
+  /**
+   * Stacks that hand keys over by a key transfer before `migrate` (DLMS Security setup
+   * key_transfer) say which access levels travel that way; the flow journals the intent before
+   * `transferKeys` and the fact after `verifyKeys` (docs/migration.md "Key hand-over").
+   */
+  keyTransferLevels?(): readonly string[];
+  /**
+   * Send the new keys of those levels (wrapped under the current master key). Resolves once the
+   * meter acknowledged them as installed; `alreadyLive` when the session already uses them, in
+   * which case nothing is sent.
+   */
+  transferKeys?(credentials: readonly Credential[]): Promise<Reading<KeyTransferResult>>;
+  /** Release and associate again with the transferred keys: proof they are live. */
+  verifyKeys?(): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
 }
@@ -182,4 +202,16 @@ export interface MeterSession {
  * Where the flow gets sessions: a ready session (used as is, never reopened), or a factory that
  * opens a fresh one, so the flow can reconnect after a dropped link.
  */
-export type SessionSource = MeterSession | (() => Promise<MeterSession>);
+export type SessionSource = MeterSession | ((request?: SessionRequest) => Promise<MeterSession>);
+
+/**
+ * What the flow asks of a session factory: open with the SMSO's secrets ('old') or with the
+ * flow's new credentials merged over them ('new'). A factory that tracks credentials itself
+ * (e.g. through a session's onMigrated) may ignore it. The flow asks for 'new' once the new
+ * keys are, or may be, live — after a journaled key-transfer intent it asks 'new' first and
+ * 'old' when the new keys do not associate (docs/migration.md "Key hand-over").
+ */
+export interface SessionRequest {
+  readonly credentials: 'old' | 'new';
+  readonly newCredentials: readonly Credential[];
+}

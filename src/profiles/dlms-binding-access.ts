@@ -9,7 +9,6 @@
 import { toHex } from '../core/bytes';
 import { ErrorCode, SimError } from '../core/errors';
 import type { ModelValue } from '../device/model-paths';
-import { formatObis, parseObis } from '../protocols/dlms/apdu/obis';
 import type { SelectiveAccess } from '../protocols/dlms/apdu/xdlms-common';
 import { axdr } from '../protocols/dlms/axdr/builders';
 import { encodeData } from '../protocols/dlms/axdr/data-codec';
@@ -17,6 +16,7 @@ import type { Data } from '../protocols/dlms/axdr/types';
 import type { DlmsClient } from '../protocols/dlms/client';
 import type { RequestProtection } from '../protocols/dlms/cosem/access';
 import { findInterfaceClass } from '../protocols/dlms/cosem/class-catalog';
+import { profileObis } from './dlms-binding';
 import type { DlmsMap, MethodLocation, SetLocation, ValueLocation } from './dlms-binding-map';
 import type { DlmsAssociationSpec } from './dlms-binding-schema';
 import { kindOfPath } from './dlms-binding-values';
@@ -43,7 +43,7 @@ export function cosemEvidence(
     kind: 'cosem',
     op,
     classId: object.classId,
-    obis: formatObis(parseObis(object.obis)),
+    obis: profileObis(object.obis).canonical,
     index,
     bytes: data === undefined ? '' : toHex(encodeData(data)).toLowerCase(),
   };
@@ -54,6 +54,12 @@ export interface PathValues {
   get(path: string): ModelValue | undefined;
   readonly evidence: CosemEvidence[];
 }
+
+/**
+ * Attributes per GET-Request-With-List (modelled: the standard sets no limit; a real meter may
+ * refuse long lists, and ten keeps each answer well inside a 1 KiB PDU for the shipped profiles).
+ */
+export const MAX_GET_LIST = 10;
 
 export class CosemAccess {
   constructor(
@@ -77,7 +83,7 @@ export class CosemAccess {
     access?: SelectiveAccess,
   ): Promise<{ data: Data; evidence: CosemEvidence }> {
     const data = await this.wire(() =>
-      this.client().get({ classId: object.classId, obis: object.obis, index }, access),
+      this.client().get({ classId: object.classId, obis: profileObis(object.obis).bytes, index }, access),
     );
     return { data, evidence: cosemEvidence('get', object, index, data) };
   }
@@ -109,12 +115,14 @@ export class CosemAccess {
     }
     const out = new Map<string, ModelValue>();
     const evidence: CosemEvidence[] = [];
-    for (const l of reads.values()) {
-      const r = await this.get(l.object, l.index);
-      evidence.push(r.evidence);
+    const locations = [...reads.values()];
+    const data = await this.readAll(locations);
+    for (const [i, l] of locations.entries()) {
+      const d = data[i]!;
+      evidence.push(cosemEvidence('get', l.object, l.index, d));
       const got = new Map<string, ModelValue>();
       try {
-        decodeValue(l.value, r.data, kindOfPath, got, `${l.object.obis}/${l.index}`);
+        decodeValue(l.value, d, kindOfPath, got, `${l.object.obis}/${l.index}`);
       } catch (e) {
         if (e instanceof SimError)
           throw new SimError(e.code, `${l.object.name}: ${e.message}`, { ...e.context, obis: l.object.obis });
@@ -123,6 +131,38 @@ export class CosemAccess {
       for (const [k, v] of got) if (!out.has(k)) out.set(k, v);
     }
     return { get: (path) => out.get(path), evidence };
+  }
+
+  /**
+   * The attributes' values, in order. With the `multiple-references` conformance negotiated
+   * (docs/dlms.md §4.2 GET-Request-With-List) they travel in lists of up to MAX_GET_LIST
+   * attributes, one round trip each instead of one per attribute; otherwise one GET each. Either
+   * way the first attribute the meter refuses is thrown as a single GET would throw it.
+   */
+  private async readAll(locations: readonly ValueLocation[]): Promise<Data[]> {
+    const client = this.client();
+    if (locations.length < 2 || !client.association?.conformance.has('multiple-references')) {
+      const out: Data[] = [];
+      for (const l of locations) out.push((await this.get(l.object, l.index)).data);
+      return out;
+    }
+    const out: Data[] = [];
+    for (let i = 0; i < locations.length; i += MAX_GET_LIST) {
+      const chunk = locations.slice(i, i + MAX_GET_LIST);
+      const results = await this.wire(async () => {
+        const r = await client.getWithList(
+          chunk.map((l) => ({
+            classId: l.object.classId,
+            obis: profileObis(l.object.obis).bytes,
+            index: l.index,
+          })),
+        );
+        for (const item of r) if (!item.ok) throw item.error;
+        return r;
+      });
+      for (const item of results) if (item.ok) out.push(item.data);
+    }
+    return out;
   }
 
   /** The SET or method the profile binds to `action`, preferring one this association may use. */

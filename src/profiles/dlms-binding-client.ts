@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock';
 import { fromHex } from '../core/bytes';
 import { ErrorCode, SimError } from '../core/errors';
 import type { Logger } from '../core/logger';
+import type { HardwarePreset } from '../hardware/preset-loader';
 import { DlmsClient, type AssociateOptions } from '../protocols/dlms/client';
 import { HdlcClientLink } from '../protocols/dlms/link/hdlc-client';
 import { signOnModeE } from '../protocols/dlms/link/mode-e-client';
@@ -118,12 +119,33 @@ export interface LinkContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options: { readonly trace?: (entry: DlmsTraceEntry) => void; readonly timeoutMs?: number };
+  /** The hardware preset the URI named (`?preset=`): timeouts for a real meter on a probe. */
+  readonly preset?: HardwarePreset;
+}
+
+/**
+ * The battery wake-up a client sends: a third more NULs than the meter's threshold (84 for 63:
+ * ESPH sends 84, about 2.24 s at 300 Bd, docs/dlms.md §1 "Timings"; modelled), or, when a
+ * hardware preset gives the NUL train's duration (P21: 2.1–2.3 s), at least that many NULs at
+ * 300 Bd 7E1 (10 bits a character), then the preset's pause.
+ */
+export function wakeUpPlan(
+  meterNuls: number | undefined,
+  preset?: { readonly nulMs: number; readonly pauseMs: number },
+): { nuls: number; pauseMs?: number } {
+  const byMeter = Math.ceil(((meterNuls ?? 63) * 4) / 3);
+  if (!preset) return { nuls: byMeter };
+  return { nuls: Math.max(byMeter, Math.ceil((preset.nulMs * 300) / 10 / 1000)), pauseMs: preset.pauseMs };
 }
 
 /** Open the profile's link for one client SAP; mode E signs on first (waking a battery meter once). */
 export async function openConnection(c: LinkContext, clientSap: number, wake: boolean): Promise<Connection> {
   const { dlms, transport, clock, logger } = c;
   const common = { clock, logger, closeTransport: false };
+  // A preset's timing for real meters (hardware/presets/*.yaml; defaults documented there).
+  const iec = c.preset?.protocols['iec62056-21']?.timeouts;
+  const wakeTiming = c.preset?.protocols['iec62056-21']?.batteryWakeUp;
+  const hdlcResponseMs = c.preset?.protocols.hdlc?.timeouts.responseMs;
   let link: ApduClientLink;
   if (dlms.link === 'wrapper') {
     link = new WrapperClientLink(transport, { ...common, client: clientSap, server: dlms.logicalDevice });
@@ -133,11 +155,14 @@ export async function openConnection(c: LinkContext, clientSap: number, wake: bo
       await signOnModeE(transport, {
         clock,
         baudChar: m.baudChar,
-        // Modelled: a third more NULs than the meter's threshold (84 for 63: ESPH sends 84, about
-        // 2.24 s at 300 Bd, docs/dlms.md §1 "Timings").
-        ...(wake && c.profile.timing.wake
-          ? { wakeUp: { nuls: Math.ceil(((m.wakeUpNuls ?? 63) * 4) / 3) } }
+        ...(iec
+          ? {
+              identTimeoutMs: iec.responseMs,
+              switchDelayMs: iec.baudSwitchDelayMs,
+              reactionMs: iec.reactionTimeMs,
+            }
           : {}),
+        ...(wake && c.profile.timing.wake ? { wakeUp: wakeUpPlan(m.wakeUpNuls, wakeTiming) } : {}),
       });
     }
     const h = dlms.hdlc!;
@@ -150,6 +175,7 @@ export async function openConnection(c: LinkContext, clientSap: number, wake: bo
         ...(h.addressSize !== 1 ? { size: h.addressSize } : {}),
       },
       parameters: { maxInfoTx: h.maxInfo, maxInfoRx: h.maxInfo, windowTx: h.window, windowRx: h.window },
+      ...(hdlcResponseMs !== undefined ? { responseTimeoutMs: hdlcResponseMs } : {}),
     });
   }
   try {

@@ -16,6 +16,7 @@ import {
   type ResolvedRights,
 } from '../protocols/dlms/cosem/rights';
 import type {
+  CosemMapping,
   DlmsAttributeSpec,
   DlmsMethodSpec,
   DlmsObjectSpec,
@@ -71,8 +72,21 @@ function presence(o: DlmsObjectSpec) {
   };
 }
 
+const maps = new WeakMap<CosemMapping, DlmsMap>();
+
+/**
+ * The map of a profile's COSEM objects. Built once per `cosem` section and shared (a sweep opens
+ * a session per meter, all with the same profile object; profiles that differ only in their link
+ * share the section): the map is immutable, and the rights it resolves are cached in it.
+ */
 export function dlmsMap(p: FirmwareProfile): DlmsMap {
   const { cosem } = dlmsParts(p);
+  let map = maps.get(cosem);
+  if (!map) maps.set(cosem, (map = buildDlmsMap(cosem)));
+  return map;
+}
+
+function buildDlmsMap(cosem: CosemMapping): DlmsMap {
   const sources = new Map<string, ValueLocation[]>();
   const operations = new Map<string, Array<SetLocation | MethodLocation>>();
   const counters = new Map<string, DlmsObjectSpec>();
@@ -107,7 +121,7 @@ export function dlmsMap(p: FirmwareProfile): DlmsMap {
     }
     return r ?? undefined;
   };
-  return {
+  const map: DlmsMap = {
     sources,
     eventLog,
     operations,
@@ -126,4 +140,5 @@ export function dlmsMap(p: FirmwareProfile): DlmsMap {
       return r !== undefined && canInvoke(methodMode(r, i), prot);
     },
   };
+  return Object.freeze(map);
 }

@@ -37,9 +37,11 @@ import type { PathKey, SemanticIssue } from './semantic';
 /** Suite 0 keys are 16 bytes (docs/dlms.md §7). */
 export const DLMS_KEY_BYTES = 16;
 
-function secretLength(p: FirmwareProfile, level: string): number | undefined {
+/** Bytes of a level's secret; null when supplied at run time (`env`, docs/capture.md). */
+function secretLength(p: FirmwareProfile, level: string): number | null | undefined {
   const l = p.accessLevels.find((x) => x.name === level);
   if (!l) return undefined;
+  if ('env' in l.secret) return null;
   return 'hex' in l.secret ? l.secret.hex.length / 2 : l.secret.ascii.length;
 }
 
@@ -60,7 +62,7 @@ class DlmsChecker {
   private level(name: string, path: PathKey[], bytes?: number): void {
     const n = secretLength(this.p, name);
     if (n === undefined) this.issue(path, `unknown access level "${name}"`);
-    else if (bytes !== undefined && n !== bytes)
+    else if (bytes !== undefined && n !== null && n !== bytes)
       this.issue(path, `access level "${name}" holds ${n} byte(s); a suite 0 key is ${bytes}`);
   }
 

@@ -292,10 +292,22 @@ export function attributeValue(a: DlmsAttributeSpec): DlmsValueSpec | undefined 
 /** Kind of a model path, as the binding needs it (the caller validated the path). */
 export type KindOf = (path: string) => { kind: ModelValueKind; values?: readonly string[] } | undefined;
 
-/** Kind (and enum members) of a model path, from src/device/model-paths.ts. */
+const kinds = new Map<string, NonNullable<ReturnType<KindOf>>>();
+
+/**
+ * Kind (and enum members) of a model path, from src/device/model-paths.ts. Asked on every
+ * encode and decode of a bound attribute: the answers are static, so each known path's is made
+ * once (unknown paths are not remembered).
+ */
 export const kindOfPath: KindOf = (path) => {
-  const spec = modelPathSpec(path);
-  return spec ? { kind: spec.kind, ...(spec.values ? { values: spec.values } : {}) } : undefined;
+  let k = kinds.get(path);
+  if (k === undefined) {
+    const spec = modelPathSpec(path);
+    if (!spec) return undefined;
+    k = Object.freeze({ kind: spec.kind, ...(spec.values ? { values: spec.values } : {}) });
+    kinds.set(path, k);
+  }
+  return k;
 };
 
 /** A constant of a profile type. Throws EncodeInvalid when it does not fit. */

@@ -34,7 +34,7 @@ import {
 import { CosemRegistry, type CosemObjectDef } from '../protocols/dlms/cosem/object-registry';
 import { profileGenericObject } from '../protocols/dlms/cosem/profile-generic';
 import type { ObjectRights } from '../protocols/dlms/cosem/rights';
-import { parseObis } from '../protocols/dlms/apdu/obis';
+import { formatObis, parseObis } from '../protocols/dlms/apdu/obis';
 import type { LogicalDeviceConfig } from '../protocols/dlms/server/config';
 import { DlmsServer, type DlmsServerOptions } from '../protocols/dlms/server/dlms-server';
 import { EVENT_LOG_COLUMNS, eventRow } from './dlms-binding-events';
@@ -87,6 +87,24 @@ export function dlmsParts(p: FirmwareProfile): { dlms: DlmsParams; cosem: CosemM
   return { dlms: p.protocol.dlms, cosem: p.cosem };
 }
 
+const parsedObis = new Map<string, { bytes: Buffer; canonical: string }>();
+
+/**
+ * A profile's OBIS text as octets and in canonical form. Binding a meter, every read of the
+ * interrogator and every evidence item need them, and a profile has a few dozen: each text is
+ * parsed once (parseObis throws EncodeInvalid for text that is not OBIS, which the profile
+ * schema has already refused). The octets are shared: read them, never write them.
+ */
+export function profileObis(text: string): { readonly bytes: Buffer; readonly canonical: string } {
+  let o = parsedObis.get(text);
+  if (!o) {
+    const bytes = parseObis(text);
+    o = { bytes, canonical: formatObis(bytes) };
+    parsedObis.set(text, o);
+  }
+  return o;
+}
+
 /** Profile rights -> registry rights (YAML keys are strings). */
 export function objectRights(r: DlmsRightsSpec): ObjectRights {
   if (typeof r === 'string') return r;
@@ -99,8 +117,16 @@ export function objectRights(r: DlmsRightsSpec): ObjectRights {
   };
 }
 
-function rightsOf(o: DlmsObjectSpec): Record<string, ObjectRights> {
-  return Object.fromEntries(Object.entries(o.access).map(([k, r]) => [k, objectRights(r)]));
+const rightsByObject = new WeakMap<DlmsObjectSpec, Readonly<Record<string, ObjectRights>>>();
+
+/** Registry rights of a profile object: made once per profile object, shared by every meter bound to it. */
+function rightsOf(o: DlmsObjectSpec): Readonly<Record<string, ObjectRights>> {
+  let r = rightsByObject.get(o);
+  if (!r) {
+    r = Object.freeze(Object.fromEntries(Object.entries(o.access).map(([k, v]) => [k, objectRights(v)])));
+    rightsByObject.set(o, r);
+  }
+  return r;
 }
 
 class InvalidParameter extends Error {}
@@ -266,8 +292,9 @@ export class DlmsBinding extends TypedEmitter<DlmsBindingEvents> {
     for (const a of o.attributes) {
       const value = attributeValue(a);
       const set = a.set;
+      const label = `${o.name}/${a.index}`;
       out[a.index] = {
-        ...(value ? { get: () => encodeValue(value, this.read, kindOfPath, `${o.name}/${a.index}`) } : {}),
+        ...(value ? { get: () => encodeValue(value, this.read, kindOfPath, label) } : {}),
         ...(set
           ? {
               set: async (v: Data, ctx: CosemContext) => {
@@ -325,18 +352,20 @@ export class DlmsBinding extends TypedEmitter<DlmsBindingEvents> {
         access,
       });
     }
+    // Parsed once per profile OBIS text (the registry copies the octets it keeps).
+    const obis = profileObis(o.obis).bytes;
     if (o.invocationCounter) {
-      const peer = this.peers.get(parseObis(o.invocationCounter).toString('hex'));
+      const peer = this.peers.get(profileObis(o.invocationCounter).bytes.toString('hex'));
       return {
         classId: o.classId,
-        obis: o.obis,
+        obis,
         attributes: { 2: { get: () => axdr.u32(peer?.max() ?? 0) } },
         access,
       };
     }
     return {
       classId: o.classId,
-      obis: o.obis,
+      obis,
       attributes: this.attributes(o),
       methods: this.methods(o),
       access,

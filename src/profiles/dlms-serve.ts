@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../core/clock';
 import { toHex } from '../core/bytes';
+import { ErrorCode, SimError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/logger';
 import type { Meter } from '../device/meter';
 import { HdlcServerLink } from '../protocols/dlms/link/hdlc-server';
@@ -24,7 +25,7 @@ import type { DlmsServer } from '../protocols/dlms/server/dlms-server';
 import type { RandomBytes } from '../protocols/dlms/security/hls-gmac';
 import type { Listener, Transport } from '../transport/types';
 import { bindDlms, dlmsParts, type DlmsBinding } from './dlms-binding';
-import type { DlmsParams } from './dlms-binding-schema';
+import type { DlmsLinkKind, DlmsParams } from './dlms-binding-schema';
 import type { FirmwareProfile } from './schema';
 
 /** One APDU as it crossed the link (hex as on the wire: ciphered APDUs stay ciphered). */
@@ -52,8 +53,32 @@ export interface ServedDlmsMeter {
   readonly server: DlmsServer;
   /** Links currently served. */
   readonly links: number;
+  /**
+   * Battery meters behind mode E: whether the optical port of any connection is awake (signed
+   * on or listening for a sign-on); null when the profile's meter does not sleep.
+   */
+  readonly awake: boolean | null;
   /** Stop serving: detach and close every link (and accepted connections). Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * The profile with its meter on another link (`simulate --link`, a farm group's `link`, the
+ * client's `--link`): the same objects and associations, served over HDLC, the wrapper or mode E.
+ * HDLC and mode E need the profile's `hdlc` parameters, mode E its `modeE` sign-on too; a link
+ * the profile cannot describe is ConfigInvalid. Non-DLMS profiles are ProfileIncompatible.
+ */
+export function withDlmsLink(profile: FirmwareProfile, link: DlmsLinkKind): FirmwareProfile {
+  const { dlms } = dlmsParts(profile);
+  if (dlms.link === link) return profile;
+  const missing = link === 'hdlc' ? !dlms.hdlc : link === 'mode-e' ? !dlms.hdlc || !dlms.modeE : false;
+  if (missing)
+    throw new SimError(
+      ErrorCode.ConfigInvalid,
+      `profile ${profile.id} cannot run over ${link}: it has no ${link === 'mode-e' && dlms.hdlc ? 'modeE' : 'hdlc'} parameters`,
+      { profile: profile.id, link },
+    );
+  return { ...profile, protocol: { stack: 'dlms', dlms: { ...dlms, link } } };
 }
 
 /** A server link for one transport, as the profile describes it. */
@@ -189,6 +214,10 @@ export function serveDlmsMeter(
     server,
     get links() {
       return links.size;
+    },
+    get awake() {
+      if (dlms.link !== 'mode-e' || !profile.timing.wake || dlms.modeE?.wakeUpNuls === undefined) return null;
+      return [...links].some((l) => l.link instanceof ModeEServerLink && l.link.phase !== 'asleep');
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -15,15 +15,9 @@
  * The rules are a pure state machine (wakeStep, CONVENTIONS); WakeTransport runs its effects
  * (timers, delivering bytes) around the server-side transport.
  */
-import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../core/clock';
-import type {
-  ControlLines,
-  LineSettings,
-  Transport,
-  TransportEvents,
-  TransportInfo,
-} from '../transport/types';
+import { TransportDecorator } from '../transport/decorator';
+import type { Transport } from '../transport/types';
 
 export type WakeSource = 'optical-activity' | 'button' | 'wake-byte' | 'schedule';
 
@@ -129,37 +123,29 @@ export function wakeStep(c: WakeConfig, s: WakeState, input: WakeInput): WakeSte
  * The server-side transport of a sleeping meter: what arrives is filtered through wakeStep;
  * everything else passes through to the wrapped transport.
  */
-export class WakeTransport extends EventEmitter<TransportEvents> implements Transport {
+export class WakeTransport extends TransportDecorator {
   private state: WakeState = ASLEEP;
   private timer: TimerHandle | undefined;
 
   constructor(
-    readonly inner: Transport,
+    inner: Transport,
     private readonly config: WakeConfig,
     private readonly clock: Clock,
     private readonly observe: (e: Extract<WakeEffect, { type: 'woke' | 'slept' | 'drop' }>) => void = () =>
       undefined,
   ) {
-    super();
+    super(inner);
     inner.on('data', (data) => this.step({ type: 'bytes', data, now: this.clock.monotonic() }));
     inner.on('close', (err) => {
       this.clock.clearTimeout(this.timer);
       this.emit('close', err);
     });
-    inner.on('line', (s) => this.emit('line', s));
+    this.forward('line');
     this.step({ type: 'start', now: this.clock.monotonic() });
   }
 
   get awake(): boolean {
     return this.state.awake;
-  }
-
-  get info(): TransportInfo {
-    return this.inner.info;
-  }
-
-  get isOpen(): boolean {
-    return this.inner.isOpen;
   }
 
   /** The meter's push button. */
@@ -188,26 +174,14 @@ export class WakeTransport extends EventEmitter<TransportEvents> implements Tran
     }
   }
 
-  write(data: Uint8Array): Promise<void> {
+  override write(data: Uint8Array): Promise<void> {
     this.step({ type: 'sent', now: this.clock.monotonic() });
     return this.inner.write(data);
   }
 
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     return this.inner.close();
-  }
-
-  getLineSettings(): LineSettings {
-    return this.inner.getLineSettings();
-  }
-
-  setLineSettings(settings: Partial<LineSettings>): Promise<void> {
-    return this.inner.setLineSettings(settings);
-  }
-
-  setControlLines(lines: ControlLines): Promise<void> {
-    return this.inner.setControlLines(lines);
   }
 }

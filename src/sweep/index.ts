@@ -50,3 +50,10 @@ export {
   type Verdict,
 } from './summary';
 export { c1218SessionFactory, type C1218SweepSessionOptions } from './c1218-sessions';
+export {
+  dlmsMeterSessions,
+  dlmsHandoverLevels,
+  type DlmsSweepSessionOptions,
+  type MeterSessions,
+  type MeterSessionsHook,
+} from './dlms-sessions';

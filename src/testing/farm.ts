@@ -16,7 +16,6 @@
  * - drop: the farm closes the sessions; the server forgets them with the transport.
  * Battery profiles (timing.wake) sleep per connection exactly as in src/sim (WakeTransport).
  */
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +23,8 @@ import { type Clock } from '../core/clock';
 import { ErrorCode, SimError } from '../core/errors';
 import { type Logger } from '../core/logger';
 import { firmwareProfileResolver, type ProfileResolver } from '../farm/farm-profile';
-import { corruptFrame, type FaultControls } from '../farm/faults';
+import { stackServerFactory } from '../farm/dlms-serving';
+import { FaultyTransport } from '../farm/faults';
 import { loadFleetFile, validateFleetSpec, type FleetSpec } from '../farm/fleet-spec';
 import { generateFleet, type MeterSpec } from '../farm/generator';
 import type { Manifest } from '../farm/manifest';
@@ -36,61 +36,7 @@ import { PsemCode, type TableServer } from '../protocols/c1219/contract';
 import { bindC1219, c1218ServerOptions } from '../profiles/c1219-binding';
 import { WakeTransport } from '../sim/wake';
 import { manifestRegistration } from '../sweep/sweep';
-import type {
-  ControlLines,
-  LineSettings,
-  Listener,
-  Transport,
-  TransportEvents,
-  TransportInfo,
-} from '../transport/types';
-
-/** The wire side of one meter connection with the link-level faults applied. */
-class FaultyWire extends EventEmitter<TransportEvents> implements Transport {
-  constructor(
-    readonly inner: Transport,
-    private readonly faults: FaultControls,
-  ) {
-    super();
-    inner.on('data', (d) => {
-      // A powered-off meter hears nothing.
-      if (faults.isPoweredOn()) this.emit('data', d);
-    });
-    inner.on('close', (e) => this.emit('close', e));
-    inner.on('line', (s) => this.emit('line', s));
-  }
-
-  get info(): TransportInfo {
-    return this.inner.info;
-  }
-
-  get isOpen(): boolean {
-    return this.inner.isOpen;
-  }
-
-  write(data: Uint8Array): Promise<void> {
-    if (!this.faults.isPoweredOn()) return Promise.resolve();
-    // Packets only: a single byte is an ACK or NAK (docs/c1218.md §1.3), which has no CRC.
-    if (data.length > 1 && this.faults.takeCorrupt()) return this.inner.write(corruptFrame(data));
-    return this.inner.write(data);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-
-  getLineSettings(): LineSettings {
-    return this.inner.getLineSettings();
-  }
-
-  setLineSettings(settings: Partial<LineSettings>): Promise<void> {
-    return this.inner.setLineSettings(settings);
-  }
-
-  setControlLines(lines: ControlLines): Promise<void> {
-    return this.inner.setControlLines(lines);
-  }
-}
+import type { Listener, Transport } from '../transport/types';
 
 /** The meter's table server with busy, delay and in-flight tracking applied. */
 function faultyTables(tables: TableServer, handle: MeterHandle): TableServer {
@@ -110,6 +56,9 @@ function faultyTables(tables: TableServer, handle: MeterHandle): TableServer {
     endSession: (access) => tables.endSession?.(access),
   };
 }
+
+/** The access handed to endSession when a closed connection's binding goes back to the pool. */
+const CLOSED_ACCESS = Object.freeze({ userId: 0, user: '', groups: 0, authenticated: false });
 
 const PSEM_RESULT: Record<number, string> = Object.fromEntries(
   Object.entries(PsemCode).map(([name, code]) => [code, name]),
@@ -138,11 +87,17 @@ export const c1218ServerFactory: MeterServerFactory = (spec, handle, listener: L
   const wake = profile.timing.wake;
   const { faults, metrics, clock, meter } = handle;
   const servers = new Set<C1218Server>();
+  // The meter's table views, bound lazily and reused by later connections (binding builds a
+  // table engine with every table and procedure registered: most of a connection's set-up
+  // cost). A binding reads the meter's state at each read, so control-API changes, clears
+  // and faults show through a reused one; a connection gets a binding no other open
+  // connection holds, so ST8 (a procedure's response) still belongs to one session.
+  const idle: TableServer[] = [];
 
   const onConnection = (raw: Transport): void => {
-    let transport: Transport = new FaultyWire(raw, faults);
+    let transport: Transport = new FaultyTransport(raw, faults);
     if (wake) transport = new WakeTransport(transport, wake, clock);
-    const tables = faultyTables(bindC1219(profile, meter), handle);
+    const tables = idle.pop() ?? faultyTables(bindC1219(profile, meter), handle);
     const server = new C1218Server({ transport, tables, clock, options });
     let started = 0;
     server.on('request', () => (started = clock.monotonic()));
@@ -151,7 +106,13 @@ export const c1218ServerFactory: MeterServerFactory = (spec, handle, listener: L
     );
     server.on('fault', () => metrics.onError('link'));
     servers.add(server);
-    raw.once('close', () => servers.delete(server));
+    raw.once('close', () => {
+      servers.delete(server);
+      // ST8 belongs to the session that ran the procedure (the engine's endSession rule); the
+      // server ends its session on close too, this makes sure before the binding is reused.
+      tables.endSession?.(CLOSED_ACCESS);
+      idle.push(tables);
+    });
   };
 
   listener.on('connection', onConnection);
@@ -189,10 +150,16 @@ export interface StartFarmOptions {
   transport?: FarmTransport;
   /** SQLite state here (kept after stop); absent: in memory. Use `stateDir: 'temp'` for a temp dir removed at stop. */
   stateDir?: string;
+  /** Firmware profiles from this directory (e.g. captured ones) instead of the shipped ones. */
   profilesDir?: string;
+  /**
+   * Directory the groups' `template:` paths are relative to: default the fleet file's directory,
+   * or the working directory for a fleet given as an object.
+   */
+  baseDir?: string;
   /** Resolve profiles another way (profiles built in code must carry `firmware`). */
   profiles?: ProfileResolver;
-  /** Protocol slot; default c1218ServerFactory. */
+  /** Protocol slot; default: each meter served with its profile's stack (C12.18 or DLMS). */
   factory?: MeterServerFactory;
   /** Metrics registry (e.g. to count requests in a bench); default a fresh one. */
   metrics?: FarmMetrics;
@@ -272,7 +239,10 @@ export async function startFarm(o: StartFarmOptions): Promise<StartedFarm> {
   if (o.seed !== undefined) spec = { ...spec, seed: String(o.seed) };
   spec = retarget(spec, transport);
   const profiles = o.profiles ?? firmwareProfileResolver(o.profilesDir ? { dir: o.profilesDir } : {});
-  const plan = generateFleet(spec, profiles, { file });
+  const plan = generateFleet(spec, profiles, {
+    file,
+    ...(o.baseDir !== undefined ? { baseDir: o.baseDir } : {}),
+  });
   const temp = o.stateDir === 'temp' ? mkdtempSync(join(tmpdir(), 'smets1-farm-')) : undefined;
   const stateDir = temp ?? o.stateDir;
   let farm: Farm;
@@ -280,7 +250,7 @@ export async function startFarm(o: StartFarmOptions): Promise<StartedFarm> {
     farm = await Farm.start({
       plan,
       profiles,
-      factory: o.factory ?? c1218ServerFactory,
+      factory: o.factory ?? stackServerFactory(c1218ServerFactory),
       ...(stateDir !== undefined ? { stateDir } : {}),
       ...(o.metrics ? { metrics: o.metrics } : {}),
       ...(o.clock ? { clock: o.clock } : {}),

@@ -601,12 +601,14 @@ describe('operation table', () => {
         'configurePrepayment',
         'migrate',
         'recordFailedLogon',
+        'recordInvocationCounters',
         'recordUtrnRejection',
         'resetFailures',
         'setCardRecord',
         'setClock',
         'setPaymentMode',
         'setSiteId',
+        'transferKeys',
       ].sort(),
     );
   });

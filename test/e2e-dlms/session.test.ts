@@ -159,13 +159,18 @@ describe('DlmsMeterSession', () => {
       expect(e.code).toBe(ErrorCode.ServiceAccessDenied);
       expect(r.meter.readCardRecord()).not.toBeNull();
       const mismatch = await rejection(
-        s.migrate({ migratedBy: 'DCC', at: 0, credentials: [{ level: 'reader', secret: Buffer.from('x') }] }),
+        s.migrate({
+          migratedBy: 'DCC',
+          at: 0,
+          credentials: [{ level: 'management-ek', secret: Buffer.alloc(16) }],
+        }),
       );
       expect(mismatch.code).toBe(ErrorCode.ConfigInvalid);
+      // The reader association has no keys to transfer: only the migrate command's reader password.
       expect(mismatch.message).toBe(
-        'migrate-command sets new secrets for reader, management-ek, management-ak; none given for management-ek, management-ak',
+        'migrate hands over new secrets for reader; none given for reader; it cannot set management-ek',
       );
-      expect(s.migrateLevels).toEqual(['reader', 'management-ek', 'management-ak']);
+      expect(s.migrateLevels).toEqual(['reader']);
     } finally {
       await r.close();
     }
@@ -174,12 +179,14 @@ describe('DlmsMeterSession', () => {
   it('a device refusal is `other` on the wire and a reasoned operation event on the meter', async () => {
     const r = await rig();
     try {
-      await r.meter.migrate({ by: 'someone-else', newSecrets: { master: '00'.repeat(16) } });
+      await r.meter.migrate({ by: 'someone-else', newSecrets: { reader: '00'.repeat(8) } });
       const s = await r.open(defaultCredentials(p, 'management'));
+      // The keys already match: no key_transfer, straight to the migrate command, which the device refuses.
+      const keys = defaultCredentials(p, 'management').keys!;
       const creds = [
         { level: 'reader', secret: Buffer.from('r') },
-        { level: 'management-ek', secret: Buffer.alloc(16, 3) },
-        { level: 'management-ak', secret: Buffer.alloc(16, 4) },
+        { level: 'management-ek', secret: keys.ek },
+        { level: 'management-ak', secret: keys.ak },
       ];
       const e = await rejection(s.migrate({ migratedBy: 'DCC', at: 0, credentials: creds }));
       expect(e.code).toBe(ErrorCode.ServiceError);

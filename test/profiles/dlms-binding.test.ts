@@ -4,7 +4,7 @@
  * of docs/dlms-profiles.md (public sees neither the card record nor its clearing, reader reads
  * but cannot clear, management with HLS clears); clearing by Script table execute (ESME) and
  * by SET to an empty structure (GSME), read back empty, with the clear in the meter event log;
- * migrate through the command object replacing the keys held in the device state.
+ * migrate through the command object and key_transfer replacing the keys held in the device state.
  * DlmsClient <-> DlmsServer over an in-memory APDU pair; no timers involved.
  */
 import { mkdtempSync } from 'node:fs';
@@ -19,6 +19,8 @@ import { parseObis } from '../../src/protocols/dlms/apdu/obis';
 import { entryAccess } from '../../src/protocols/dlms/apdu/selective-access';
 import { axdr } from '../../src/protocols/dlms/axdr/builders';
 import { cosemDateTimeFromDate, encodeCosemDateTime } from '../../src/protocols/dlms/axdr/date-time';
+import { encodeKeyTransferParams } from '../../src/protocols/dlms/cosem/key-transfer-data';
+import { buildKeyTransfer } from '../../src/protocols/dlms/security/key-transfer';
 import { bindDlms } from '../../src/profiles/dlms-binding';
 import { ownCounterName } from '../../src/profiles/dlms-binding-security';
 import {
@@ -56,7 +58,18 @@ function rig(p = ESME, card: string | null = 'SUPB') {
   return { meter, clock, binding, server, open, counter };
 }
 
+/** key_transfer parameters: the new EK and AK wrapped under the profile's master key. */
+function transferParams(p: typeof ESME, ek: Buffer, ak: Buffer) {
+  return encodeKeyTransferParams(
+    buildKeyTransfer(secretOf(p, 'master'), [
+      { keyId: 0, key: ek },
+      { keyId: 2, key: ak },
+    ]),
+  );
+}
+
 const OBJ = {
+  keyTransfer: { classId: 64, obis: '0-0:43.0.0.255', index: 2 },
   ldn: { classId: 1, obis: '0-0:42.0.0.255', index: 2 },
   serial: { classId: 1, obis: '0-0:96.1.0.255', index: 2 },
   deviceId: { classId: 1, obis: '0-0:96.1.1.255', index: 2 },
@@ -298,20 +311,13 @@ describe('DLMS binding: GSME clears by SET to an empty structure; migrate replac
     expect(meter.events().filter((x) => x.type === 'card-cleared')).toHaveLength(1);
   });
 
-  it('migrate SET records the hand-over; the old keys no longer associate, the new ones do', async () => {
+  it('migrate SET and key_transfer hand over; the old keys no longer associate, the new ones do', async () => {
     const { meter, server, open } = rig(GSME);
     const m = await open('management');
     const ek = Buffer.alloc(16, 0x11);
     const ak = Buffer.alloc(16, 0x22);
-    await m.set(
-      OBJ.migrate,
-      axdr.struct(
-        axdr.visible('DCC'),
-        axdr.octets(Buffer.from('new-reader')),
-        axdr.octets(ek),
-        axdr.octets(ak),
-      ),
-    );
+    await m.set(OBJ.migrate, axdr.struct(axdr.visible('DCC'), axdr.octets(Buffer.from('new-reader'))));
+    await m.action(OBJ.keyTransfer, transferParams(GSME, ek, ak));
     expect(meter.readMigration()).toMatchObject({ state: 'migrated', by: 'DCC', at: START });
     expect(meter.state.security.secrets['management-ek']).toBe(ek.toString('hex'));
     const reader = await open('reader').catch((e: unknown) => e);
@@ -333,7 +339,7 @@ describe('DLMS binding: GSME clears by SET to an empty structure; migrate replac
         .events()
         .map((x) => x.type)
         .slice(-4),
-    ).toEqual(['migrated', 'bad-password', 'bad-password', 'failures-reset']);
+    ).toEqual(['keys-transferred', 'bad-password', 'bad-password', 'failures-reset']);
   });
 
   it('a migrate SET with a malformed secret is refused type-unmatched and changes nothing', async () => {
@@ -392,10 +398,8 @@ describe('DLMS binding: keys and counters live in the durable device state', () 
       const server = bindDlms(ESME, meter).createServer();
       const m = apduClient(server, sapOf(ESME, 'management'));
       await m.associate(associateAs(ESME, 'management', counter));
-      await m.set(
-        OBJ.migrate,
-        axdr.struct(axdr.visible('DCC'), axdr.octets(Buffer.from('pw2')), axdr.octets(ek), axdr.octets(ak)),
-      );
+      await m.set(OBJ.migrate, axdr.struct(axdr.visible('DCC'), axdr.octets(Buffer.from('pw2'))));
+      await m.action(OBJ.keyTransfer, transferParams(ESME, ek, ak));
       lastServerIc = meter.state.security.invocationCounters[icName]!;
       expect(lastServerIc).toBeGreaterThan(0);
       store.close();

@@ -173,6 +173,9 @@ describe('a simulated battery GSME over mem:', () => {
         'tx retransmit',
       ]);
       await drive(clock, client.terminate());
+      // The ACK of the Terminate response is the last byte of the session (it may be held to
+      // the end of the event-loop turn, LinkDriverOptions.coalesceAcks).
+      await client.link.flush();
 
       expect(sim.isAwake()).toBe(true);
       await clock.advanceAsync(31_000, 1000);

@@ -3,7 +3,16 @@
  * path differs: an integrator writes `from 'smets1-sim/testing'`). If this file changes, the
  * document changes with it.
  */
-import { openC1218Session, startFarm, type StartedFarm } from '../../src/testing';
+import { loadProfile } from '../../src/profiles/loader';
+import {
+  c1218ServerFactory,
+  dlmsCredentialsFor,
+  farmDlmsProfile,
+  openC1218Session,
+  openDlmsSession,
+  startFarm,
+  type StartedFarm,
+} from '../../src/testing';
 
 // --- example begins ---------------------------------------------------------------------
 const fleet = {
@@ -108,24 +117,44 @@ test('startFarm options: in-process mem transport, a temporary state dir removed
   await mem.stop();
 });
 
-test('a DLMS profile is refused at start, naming the meter', async () => {
-  await expect(
-    startFarm({
-      fleet: {
-        fleet: 'dlms',
-        seed: 1,
-        groups: [
-          {
-            name: 'd',
-            profile: 'generic-dlms-esme-v1',
-            count: 2,
-            cohort: 'IOC',
-            suppliers: [{ id: 'SUPA' }],
-          },
-        ],
-      },
-    }),
-  ).rejects.toMatchObject({
+const dlmsFleet = {
+  fleet: 'dlms',
+  seed: 1,
+  groups: [
+    {
+      name: 'd',
+      profile: 'generic-dlms-esme-v1',
+      count: 2,
+      cohort: 'IOC',
+      suppliers: [{ id: 'SUPA' }],
+    },
+  ],
+};
+
+test('a DLMS fleet is served by default: the reference DLMS client reads a meter over the wrapper', async () => {
+  const dlms = await startFarm({ fleet: dlmsFleet });
+  try {
+    const spec = dlms.meters[0]!;
+    expect(spec.endpoint.connect).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    const profile = farmDlmsProfile(spec, loadProfile('generic-dlms-esme-v1').profile);
+    const secrets = new Map(spec.credentials.map((c) => [c.level, Buffer.from(c.secretHex, 'hex')]));
+    const session = await openDlmsSession({
+      connect: spec.endpoint.connect,
+      profile,
+      credentials: dlmsCredentialsFor(profile, 'reader', (level) => secrets.get(level)),
+    });
+    try {
+      expect((await session.readIdentity()).value.serial).toBe(spec.identity.serial);
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await dlms.stop();
+  }
+});
+
+test('the C12.18-only slot refuses a DLMS profile at start, naming the meter', async () => {
+  await expect(startFarm({ fleet: dlmsFleet, factory: c1218ServerFactory })).rejects.toMatchObject({
     codeName: 'FarmStartFailed',
     message: expect.stringMatching(/meter d-\d: .*dlms/),
   });

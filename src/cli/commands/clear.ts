@@ -8,17 +8,16 @@ import type { Command } from 'commander';
 import { ErrorCode, SimError } from '../../core/errors';
 import { withRetry } from '../../migration/retry';
 import type { CardRecord, Evidence } from '../../migration/session';
-import type { C1218MeterSession } from '../../migration/sessions/c1218-session';
 import { systemClock } from '../../core/clock';
 import { ExitCode } from '../exit-codes';
 import { printJson, table, type Io } from '../output';
 import {
   connectOptions,
-  credentialsFrom,
+  connector,
   failWith,
   retryPolicy,
-  sessionOpener,
   type ConnectFlags,
+  type OpenedSession,
 } from './connect-options';
 
 export interface ClearReport {
@@ -32,7 +31,7 @@ export interface ClearReport {
   evidence: Evidence[];
 }
 
-async function holdings(s: C1218MeterSession, evidence: Evidence[]): Promise<ClearReport['before']> {
+async function holdings(s: OpenedSession, evidence: Evidence[]): Promise<ClearReport['before']> {
   const card = await s.readCardRecord();
   const reg = await s.readRegistration();
   evidence.push(...card.evidence, ...reg.evidence);
@@ -52,10 +51,10 @@ export function registerClear(program: Command, io: Io, setExit: (code: number) 
       .command('clear')
       .description('clear the Payment Card ID and Site ID on a meter and verify by reading them back'),
   ).action(async (f: ConnectFlags) => {
-    let session: C1218MeterSession | undefined;
+    let session: OpenedSession | undefined;
     try {
-      const open = sessionOpener(f, io, undefined, { current: credentialsFrom(f) });
-      session = await withRetry(() => open(), retryPolicy(f), systemClock);
+      const c = connector(f, io, { defaultAssociation: 'management' });
+      session = await withRetry(() => c.open(), retryPolicy(f), systemClock);
       const s = session;
       const evidence: Evidence[] = [];
       const before = await holdings(s, evidence);

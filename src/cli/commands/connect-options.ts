@@ -10,6 +10,10 @@
  *   userId: 1                    # optional Logon user id (default: the level's)
  * A new-credentials file for `migrate` holds one such entry per level, as a list. Secrets are
  * never printed: output names levels only.
+ *
+ * DLMS meters (a --profile whose stack is dlms; dlms-connect.ts): --association, --link, the
+ * password or keys of the association (--password, --ek/--ak, a --credentials key file with one
+ * entry per access level, or --profile-secrets). `connector()` picks the stack.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +21,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock';
 import { ErrorCode, SimError, isTransient, layerOf } from '../../core/errors';
-import type { Credential } from '../../migration/session';
+import type { Credential, MeterSession } from '../../migration/session';
 import {
   openC1218Session,
   type C1218Credentials,
@@ -25,10 +29,18 @@ import {
 } from '../../migration/sessions/c1218-session';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../migration/retry';
 import { parseYamlWith } from '../../migration/yaml-source';
+import { loadProfile } from '../../profiles/loader';
+import type { FirmwareProfile } from '../../profiles/schema';
 import { ExitCode } from '../exit-codes';
 import { errorLine, type Io } from '../output';
+import {
+  associationOf,
+  dlmsOpener,
+  type DlmsConnectFlags,
+  type SessionCredentialsRequest,
+} from './dlms-connect';
 
-export interface ConnectFlags {
+export interface ConnectFlags extends DlmsConnectFlags {
   connect: string;
   profile?: string;
   profilesDir?: string;
@@ -38,6 +50,7 @@ export interface ConnectFlags {
   credentials?: string;
   attempts?: string;
   baud?: string;
+  timeout?: string;
   trace?: boolean;
   json?: boolean;
 }
@@ -47,9 +60,12 @@ export function connectOptions(cmd: Command): Command {
   return cmd
     .requiredOption(
       '--connect <uri>',
-      'the meter: tcp://HOST:PORT, pty:/path, serial:/dev/ttyUSB0?baud=9600, mem:NAME',
+      'the meter: tcp://HOST:PORT, pty:/path, serial:/dev/ttyUSB0?preset=NAME (hardware/README.md), mem:NAME',
     )
-    .option('--profile <id>', "firmware profile (default: identified from the meter's ST1)")
+    .option(
+      '--profile <id>',
+      "firmware profile (default: identified from the meter's ST1; required for DLMS meters)",
+    )
     .option('--profiles-dir <dir>', 'profiles directory (default: the shipped firmware-profiles/)')
     .option('--level <name>', 'access level to log on as (with --password or --password-hex)')
     .option('--password <ascii>', 'password of the level, printable ASCII')
@@ -63,7 +79,20 @@ export function connectOptions(cmd: Command): Command {
       `tries per read/step on transient faults (default ${DEFAULT_RETRY_POLICY.attempts})`,
     )
     .option('--baud <rate>', 'line speed to ask for in Negotiate (default 9600; the meter may refuse)')
-    .option('--trace', 'print every C12.18 frame (hex and decoded) on stderr')
+    .option(
+      '--timeout <ms>',
+      "ms to wait for each answer (default C12.18: the preset's or profile's 6000; DLMS: 30000)",
+    )
+    .option(
+      '--association <name|sap>',
+      'DLMS: the association to open, by name (public, reader, management) or client SAP',
+    )
+    .option('--link <link>', "DLMS: hdlc, wrapper or mode-e instead of the profile's link")
+    .option('--ek <hex>', 'DLMS: encryption key (EK) of the association, 16 bytes hex')
+    .option('--ak <hex>', 'DLMS: authentication key (AK) of the association, 16 bytes hex')
+    .option('--kek <hex>', 'DLMS: master key (KEK), 16 bytes hex (key transfer only)')
+    .option('--profile-secrets', "DLMS: use the profile's test password/keys for the association")
+    .option('--trace', 'print every C12.18 frame (hex and decoded) or DLMS APDU on stderr')
     .option('--json', 'print the result document as JSON');
 }
 
@@ -171,9 +200,16 @@ export function loadNewCredentialsFile(path: string): Credential[] {
   return entries.map((e) => ({ level: e.level, secret: secretOf(e) }));
 }
 
-/** Random 20-byte secrets for `levels`, saved to `path` (mode 0600) when given. */
-export function generateCredentials(levels: readonly string[], path?: string): Credential[] {
-  const creds = levels.map((level) => ({ level, secret: randomBytes(20) }));
+/**
+ * Random secrets for `levels` (20 bytes, or `lengthOf(level)`: DLMS keys are 16), saved to `path`
+ * (mode 0600) when given.
+ */
+export function generateCredentials(
+  levels: readonly string[],
+  path?: string,
+  lengthOf: (level: string) => number = () => 20,
+): Credential[] {
+  const creds = levels.map((level) => ({ level, secret: randomBytes(lengthOf(level)) }));
   if (path !== undefined) {
     const text =
       '# New secrets installed by smets1-sim migrate. Keep this file secret.\n' +
@@ -202,6 +238,15 @@ export function retryPolicy(f: ConnectFlags): RetryPolicy {
   return { ...DEFAULT_RETRY_POLICY, attempts: n };
 }
 
+/** --timeout: ms to wait for each answer (docs/transports.md "Presets"). */
+export function timeoutOf(f: { timeout?: string }): number | undefined {
+  if (f.timeout === undefined) return undefined;
+  const n = Number(f.timeout);
+  if (!Number.isInteger(n) || n < 1 || n > 3_600_000)
+    throw usage(`--timeout ${f.timeout}: milliseconds, an integer 1..3600000`);
+  return n;
+}
+
 function baudOf(f: ConnectFlags): number | undefined {
   if (f.baud === undefined) return undefined;
   const n = Number(f.baud);
@@ -218,6 +263,11 @@ export function sessionOpener(
   onMigrated?: (creds: readonly Credential[]) => void,
 ): () => Promise<C1218MeterSession> {
   const baud = baudOf(f);
+  const timeout = timeoutOf(f);
+  const client = {
+    ...(baud !== undefined ? { baud } : {}),
+    ...(timeout !== undefined ? { responseTimeoutMs: timeout } : {}),
+  };
   return () =>
     openC1218Session({
       connect: f.connect,
@@ -227,8 +277,95 @@ export function sessionOpener(
       ...(clock ? { clock } : {}),
       ...(f.trace ? { trace: (e) => io.err(`${e.dir === 'tx' ? '>' : '<'} ${e.hex}  ${e.text}`) } : {}),
       ...(onMigrated ? { onMigrated } : {}),
-      ...(baud !== undefined ? { client: { baud } } : {}),
+      ...(Object.keys(client).length > 0 ? { client } : {}),
     });
+}
+
+/** A session the commands can drive, whichever stack it speaks. */
+export type OpenedSession = MeterSession & {
+  readonly profile: FirmwareProfile;
+  /** Access levels the profile's migrate sets new secrets for. */
+  readonly migrateLevels: readonly string[];
+};
+
+/** How a command reaches its meter: opens sessions and follows a migrate's new secrets. */
+export interface Connector {
+  readonly stack: 'c1218' | 'dlms';
+  /** The access level (C12.18) or association (DLMS) that logs on. */
+  readonly who: string;
+  /** DLMS honours the flow's request for the old or new credentials; C12.18 follows adopt(). */
+  open(request?: SessionCredentialsRequest): Promise<OpenedSession>;
+  /** The meter took these secrets (a migrate, or one found on resume). True when ours changed. */
+  adopt(installed: readonly Credential[]): boolean;
+  /** Bytes of a new secret for `level` (DLMS keys: 16; passwords: 20). */
+  secretLength(level: string): number;
+}
+
+const DLMS_ONLY = ['association', 'link', 'ek', 'ak', 'kek', 'profileSecrets'] as const;
+const FLAG_NAME: Record<(typeof DLMS_ONLY)[number], string> = {
+  association: '--association',
+  link: '--link',
+  ek: '--ek',
+  ak: '--ak',
+  kek: '--kek',
+  profileSecrets: '--profile-secrets',
+};
+
+/**
+ * The connector for the flags: a DLMS one when --profile names a DLMS profile (DLMS meters
+ * cannot be identified from ST1), else C12.18 (profile given or identified from ST1).
+ * `defaultAssociation` is the DLMS association used without --association.
+ */
+export function connector(
+  f: ConnectFlags,
+  io: Io,
+  o: { clock?: Clock; defaultAssociation: string },
+): Connector {
+  const profile =
+    f.profile !== undefined
+      ? loadProfile(f.profile, f.profilesDir !== undefined ? { dir: f.profilesDir } : {}).profile
+      : undefined;
+  if (profile?.protocol.stack === 'dlms') {
+    if (f.level !== undefined)
+      throw usage(
+        `--level: DLMS meters associate; give --association NAME (the access levels go in --credentials FILE)`,
+      );
+    if (f.baud !== undefined)
+      throw usage('--baud: C12.18 only (a DLMS link runs at the line speed or mode E)');
+    const fileSecrets = new Map(
+      f.credentials !== undefined
+        ? entriesIn(f.credentials, 'credentials file').map((e) => [e.level, secretOf(e)] as const)
+        : [],
+    );
+    const association = associationOf(profile, f.association ?? o.defaultAssociation);
+    const timeout = timeoutOf(f);
+    const d = dlmsOpener(profile, f, association, fileSecrets, io, o.clock, timeout);
+    const keyLevels = new Set(
+      profile.protocol.dlms.associations.flatMap((a) => (a.keys ? [a.keys.ek, a.keys.ak, a.keys.kek] : [])),
+    );
+    return {
+      stack: 'dlms',
+      who: association,
+      open: (request) => d.open(request),
+      adopt: (c) => d.adopt(c),
+      secretLength: (level) => (keyLevels.has(level) ? 16 : 20),
+    };
+  }
+  const dlmsFlag = DLMS_ONLY.find((k) => f[k] !== undefined);
+  if (dlmsFlag)
+    throw usage(
+      `${FLAG_NAME[dlmsFlag]}: for DLMS meters; give --profile with a DLMS profile` +
+        (profile ? ` (${profile.id} speaks ${profile.protocol.stack})` : ''),
+    );
+  const credentials = { current: credentialsFrom(f) };
+  const adopt = (installed: readonly Credential[]): boolean => {
+    const mine = installed.find((c) => c.level === credentials.current.level);
+    if (!mine || Buffer.from(mine.secret).equals(credentials.current.secret)) return false;
+    credentials.current = { ...credentials.current, secret: Buffer.from(mine.secret) };
+    return true;
+  };
+  const open = sessionOpener(f, io, o.clock, credentials, (installed) => void adopt(installed));
+  return { stack: 'c1218', who: credentials.current.level, open, adopt, secretLength: () => 20 };
 }
 
 /**

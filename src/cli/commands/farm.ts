@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../core/logger';
+import { stackServerFactory } from '../../farm/dlms-serving';
 import { runFarm, type RunningFarm } from '../../farm/farm-command';
 import { c1218ServerFactory } from '../../testing/farm';
 import { ExitCode } from '../exit-codes';
@@ -14,10 +15,11 @@ interface FarmFlags {
   apiPort?: string;
   api?: boolean;
   advertiseHost?: string;
+  profilesDir?: string;
 }
 
 /**
- * `smets1-sim farm --fleet FILE [--state DIR] [--shard i/N] [--manifest FILE]`: every meter of
+ * `smets1-sim farm --fleet FILE [--state DIR] [--shard i/N] [--manifest FILE] [--profiles-dir DIR]`: every meter of
  * the fleet (or of one shard) served in this process until SIGTERM/SIGINT, which stop accepting,
  * finish in-flight requests, flush state and exit 0 (docs/farm.md).
  */
@@ -29,7 +31,7 @@ export function registerFarm(
 ): void {
   program
     .command('farm')
-    .description('serve a fleet of simulated meters (C12.18) until SIGTERM/SIGINT')
+    .description('serve a fleet of simulated meters (C12.18 and DLMS) until SIGTERM/SIGINT')
     .requiredOption('--fleet <file>', 'fleet YAML file (see fleets/ and docs/farm.md)')
     .option('--state <dir>', 'SQLite state directory; restarting with it resumes the same fleet')
     .option('--shard <i/N>', 'serve a deterministic 1/N of the fleet (0-based i)')
@@ -41,11 +43,15 @@ export function registerFarm(
     .option('--api-port <port>', 'control API port (default 8080, 0 = any free port)')
     .option('--no-api', 'do not start the control API')
     .option('--advertise-host <host>', 'host written into the manifest tcp URIs (e.g. a pod DNS name)')
+    .option(
+      '--profiles-dir <dir>',
+      'firmware profiles directory, e.g. captured profiles (default the shipped firmware-profiles/)',
+    )
     .action(async (f: FarmFlags) => {
       const logger = createLogger({ name: 'farm' });
       const running = await start({
         fleetFile: f.fleet,
-        factory: c1218ServerFactory,
+        factory: stackServerFactory(c1218ServerFactory),
         logger,
         api: f.api !== false,
         ...(f.state ? { stateDir: f.state } : {}),
@@ -54,6 +60,7 @@ export function registerFarm(
         ...(f.apiHost ? { apiHost: f.apiHost } : {}),
         ...(f.apiPort !== undefined ? { apiPort: Number(f.apiPort) } : {}),
         ...(f.advertiseHost ? { advertiseHost: f.advertiseHost } : {}),
+        ...(f.profilesDir ? { profilesDir: f.profilesDir } : {}),
       });
       const h = running.farm.health();
       io.out(

@@ -9,14 +9,7 @@ import type { InterrogationResult } from '../../migration/interrogation-schema';
 import { interrogate } from '../../migration/interrogate';
 import { ExitCode } from '../exit-codes';
 import { printJson, table, type Io } from '../output';
-import {
-  connectOptions,
-  credentialsFrom,
-  failWith,
-  retryPolicy,
-  sessionOpener,
-  type ConnectFlags,
-} from './connect-options';
+import { connectOptions, connector, failWith, retryPolicy, type ConnectFlags } from './connect-options';
 
 const pounds = (pence: number): string => `${pence < 0 ? '-' : ''}£${(Math.abs(pence) / 100).toFixed(2)}`;
 
@@ -28,9 +21,14 @@ export function interrogationRows(r: InterrogationResult): [string, string][] {
     const d = s.details;
     rows.push([
       'session',
-      `${s.protocol}, profile ${String(d['profile'])} (${String(d['profileSelection'])})`,
+      `${s.protocol}, profile ${String(d['profile'])} (${String(d['profileSelection'] ?? 'given')})`,
     ]);
-    rows.push(['logged on as', String(d['level'])]);
+    rows.push([
+      'logged on as',
+      s.stack === 'dlms'
+        ? `association ${String(d['association'])} (client ${String(d['clientSap'])}, ${String(d['mechanism'])}${d['ciphered'] ? ', ciphered' : ''})`
+        : String(d['level']),
+    ]);
   }
   const id = r.identity;
   if (id) {
@@ -81,8 +79,8 @@ export function registerInterrogate(program: Command, io: Io, setExit: (code: nu
       ),
   ).action(async (f: ConnectFlags) => {
     try {
-      const credentials = { current: credentialsFrom(f) };
-      const result = await interrogate(sessionOpener(f, io, undefined, credentials), {
+      const c = connector(f, io, { defaultAssociation: 'reader' });
+      const result = await interrogate(() => c.open(), {
         retry: retryPolicy(f),
       });
       if (f.json) printJson(io, result);

@@ -29,20 +29,21 @@ import { renderDeviceSummary } from '../../migration/report-summary';
 import { withRetry } from '../../migration/retry';
 import { resolveRuleset } from '../../migration/ruleset';
 import type { Credential } from '../../migration/session';
-import type { C1218Credentials, C1218MeterSession } from '../../migration/sessions/c1218-session';
 import { ExitCode } from '../exit-codes';
 import { printJson, type Io } from '../output';
 import {
   connectOptions,
-  credentialsFrom,
+  connector,
   failWith,
   fileExists,
   generateCredentials,
   loadNewCredentialsFile,
   retryPolicy,
-  sessionOpener,
   type ConnectFlags,
+  type Connector,
+  type OpenedSession,
 } from './connect-options';
+import type { SessionCredentialsRequest } from './dlms-connect';
 
 interface MigrateFlags extends ConnectFlags {
   ruleset: string;
@@ -96,7 +97,11 @@ interface NewCredentials {
   generated?: { path: string | null };
 }
 
-function newCredentials(f: MigrateFlags, levels: readonly string[]): NewCredentials {
+function newCredentials(
+  f: MigrateFlags,
+  levels: readonly string[],
+  lengthOf: (level: string) => number,
+): NewCredentials {
   const path =
     f.newCredentials ?? (f.journal !== undefined ? `${f.journal}.new-credentials.yaml` : undefined);
   if (path !== undefined && fileExists(path)) {
@@ -115,7 +120,7 @@ function newCredentials(f: MigrateFlags, levels: readonly string[]): NewCredenti
     return { creds };
   }
   // Saved before the flow runs, so a crash after the meter took them cannot lose them.
-  return { creds: generateCredentials(levels, path), generated: { path: path ?? null } };
+  return { creds: generateCredentials(levels, path, lengthOf), generated: { path: path ?? null } };
 }
 
 /** After the flow: keep generated secrets only if the meter may have taken them. */
@@ -137,31 +142,24 @@ function settleGenerated(n: NewCredentials, result: MigrationFlowResult, io: Io)
 
 /**
  * Open the first session. A resumed flow may find the meter already holding the new secrets
- * (the hand-over happened in an earlier run): when the given password is refused and the
- * new-credentials file has one for the same level, that one is tried once (one more failure
- * counts towards the meter's lock-out).
+ * (the hand-over happened in an earlier run): when the given password (or DLMS keys) are
+ * refused and the new-credentials file has new ones for the same level(s), those are tried once
+ * (one more failure counts towards the meter's lock-out).
  */
-async function openFirst(
-  open: () => Promise<C1218MeterSession>,
-  credentials: { current: C1218Credentials },
-  f: MigrateFlags,
-): Promise<C1218MeterSession> {
+async function openFirst(c: Connector, f: MigrateFlags): Promise<OpenedSession> {
   try {
-    return await open();
+    return await c.open();
   } catch (e) {
     const path =
       f.newCredentials ?? (f.journal !== undefined ? `${f.journal}.new-credentials.yaml` : undefined);
-    if (
-      !(e instanceof SimError) ||
-      e.code !== ErrorCode.SessionAuthFailed ||
-      path === undefined ||
-      !fileExists(path)
-    )
-      throw e;
-    const mine = loadNewCredentialsFile(path).find((c) => c.level === credentials.current.level);
-    if (!mine) throw e;
-    credentials.current = { ...credentials.current, secret: mine.secret };
-    return open();
+    // A ciphered DLMS association with replaced keys is refused as an association, not a password.
+    const refused =
+      e instanceof SimError &&
+      (e.code === ErrorCode.SessionAuthFailed ||
+        (c.stack === 'dlms' && e.code === ErrorCode.SessionAssociationRejected));
+    if (!refused || path === undefined || !fileExists(path)) throw e;
+    if (!c.adopt(loadNewCredentialsFile(path))) throw e;
+    return c.open();
   }
 }
 
@@ -186,7 +184,7 @@ export function registerMigrate(program: Command, io: Io, setExit: (code: number
     .option('--stop-after <step>', `last step: ${STOPS.join(', ')}`, 'verify')
     .option('--label <text>', 'name of the meter in reports (default: the --connect URI)')
     .action(async (f: MigrateFlags) => {
-      let first: C1218MeterSession | undefined;
+      let first: OpenedSession | undefined;
       const finish = (result: MigrationFlowResult): void => {
         const report = deviceReport(result);
         if (f.json) printJson(io, report);
@@ -205,12 +203,8 @@ export function registerMigrate(program: Command, io: Io, setExit: (code: number
         for (const e of registration.errors)
           io.err(`smets1-sim migrate: ${e.source}:${e.line}: ${e.reason} (row skipped)`);
         const products = f.products !== undefined ? await loadEligibleProducts(f.products) : undefined;
-        const credentials = { current: credentialsFrom(f) };
-        const open = sessionOpener(f, io, undefined, credentials, (installed) => {
-          // Reconnections after the hand-over must use the new secret of our level.
-          const mine = installed.find((c) => c.level === credentials.current.level);
-          if (mine) credentials.current = { ...credentials.current, secret: mine.secret };
-        });
+        // Reconnections after the hand-over use the new secret(s): the connector follows migrate.
+        const c = connector(f, io, { defaultAssociation: 'management' });
         const journal = f.journal ?? new MemoryJournal();
         const entries = typeof journal === 'string' ? readJournalFile(journal).entries : [];
         const journaled = entries.length > 0 ? snapshotFromJournal(entries) : null;
@@ -236,19 +230,19 @@ export function registerMigrate(program: Command, io: Io, setExit: (code: number
           return finish(result);
         }
         // The first session tells which levels this firmware's migrate procedure sets.
-        first = await withRetry(() => openFirst(open, credentials, f), policy, systemClock);
-        const fresh = newCredentials(f, first.migrateLevels);
-        let pending: C1218MeterSession | undefined = first;
+        first = await withRetry(() => openFirst(c, f), policy, systemClock);
+        const fresh = newCredentials(f, first.migrateLevels, (l) => c.secretLength(l));
+        let pending: OpenedSession | undefined = first;
         const result = await runMigrationFlow({
           ...common,
-          session: async () => {
-            const s = pending ?? (await open());
+          session: async (request?: SessionCredentialsRequest) => {
+            const s = pending ?? (await c.open(request));
             pending = undefined;
             return s;
           },
           newCredentials: fresh.creds,
         });
-        if (pending) await (pending as C1218MeterSession).close();
+        if (pending) await (pending as OpenedSession).close();
         first = undefined;
         settleGenerated(fresh, result, io);
         finish(result);

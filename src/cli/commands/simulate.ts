@@ -1,6 +1,6 @@
 /**
  * `smets1-sim simulate --profile ID --listen URI [--state FILE.db] [--card ISSUER|none]
- *  [--supplier ID] [--seed N] [--trace]`: run one simulated meter until SIGINT/SIGTERM
+ *  [--supplier ID] [--seed N] [--link hdlc|wrapper|mode-e] [--trace]`: run one simulated meter until SIGINT/SIGTERM
  * (docs/simulate.md). Prints where it listens (for a pty the link and the /dev/pts device),
  * logs every session on stderr, and with --trace prints every frame on stdout. Every change
  * the meter acknowledges is already in the state file, so stopping only closes.
@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { ErrorCode, SimError } from '../../core/errors';
 import { createLogger } from '../../core/logger';
+import type { DlmsLinkKind } from '../../profiles/dlms-binding-schema';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim/simulator';
 import { ExitCode } from '../exit-codes';
 import { printJson, type Io } from '../output';
@@ -26,6 +27,7 @@ export interface SimulateFlags {
   seed?: string;
   index?: string;
   trace?: boolean;
+  link?: string;
   json?: boolean;
   logLevel?: string;
   logFormat?: string;
@@ -95,11 +97,36 @@ function banner(sim: Simulator): string[] {
     `simulating ${sim.profile.id} (${id.manufacturer} ${id.model} ${id.deviceType}, firmware ${id.applicationFirmwareId}) as meter ${m.id}${sim.resumed ? ', resumed from the state file' : ''}`,
     `  device ${id.deviceId}  serial ${id.serial}  ${id.deviceType === 'ESME' ? `MPAN ${reg.mpanCore}` : `MPRN ${reg.mprn}`}  supplier ${reg.supplierId}`,
     `  payment card ${card ? `${card.paymentCardId} (issuer ${card.issuerSupplierId})` : '(none)'}  Site ID ${reg.siteId ?? '(none)'}  migration ${m.readMigration().state}`,
+    ...dlmsLines(sim),
     `listening on ${e.uri}${e.kind === 'pty' ? ` (${e.path} -> ${e.peer ?? '?'})` : e.kind === 'tcp' ? ` (${e.path})` : ''}`,
     ...(e.connect ? [`connect with --connect ${e.connect}`] : []),
     `state ${sim.statePath ?? 'in memory (lost at exit; use --state FILE.db to keep it)'}`,
     'stop with Ctrl-C (SIGINT) or SIGTERM',
   ];
+}
+
+/** DLMS meters: the link and who may associate (secrets are never printed). */
+function dlmsLines(sim: Simulator): string[] {
+  const p = sim.profile.protocol;
+  if (p.stack !== 'dlms') return [];
+  const d = p.dlms;
+  const assocs = d.associations.map((a) => `${a.name} (client ${a.clientSap}, ${a.mechanism})`).join(', ');
+  return [`  DLMS over ${LINK_TEXT[d.link]}, logical device ${d.logicalDevice}; associations ${assocs}`];
+}
+
+const LINK_TEXT = {
+  hdlc: 'HDLC',
+  wrapper: 'the TCP wrapper',
+  'mode-e': 'IEC 62056-21 mode E (300 Bd sign-on) then HDLC',
+} as const;
+
+const LINKS = Object.keys(LINK_TEXT) as DlmsLinkKind[];
+
+function linkOf(v: string | undefined): DlmsLinkKind | undefined {
+  if (v === undefined) return undefined;
+  if (!(LINKS as string[]).includes(v))
+    throw new SimError(ErrorCode.UsageError, `--link ${v}: one of ${LINKS.join(', ')}`);
+  return v as DlmsLinkKind;
 }
 
 /** Run a simulator until `stop` settles; returns the exit code. The testable core of the command. */
@@ -115,6 +142,7 @@ export async function runSimulate(f: SimulateFlags, io: Io, stop: Promise<unknow
     const logger = createLogger({ level, destination: logDestination(io, format) });
     const seed = f.seed === undefined ? undefined : /^\d+$/.test(f.seed) ? Number(f.seed) : f.seed;
     const index = integer('--index', f.index);
+    const link = linkOf(f.link);
     const options: SimulatorOptions = {
       profileId: f.profile,
       listen: f.listen,
@@ -127,14 +155,22 @@ export async function runSimulate(f: SimulateFlags, io: Io, stop: Promise<unknow
       ...(f.supplier !== undefined ? { supplierId: f.supplier } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(index !== undefined ? { index } : {}),
+      ...(link !== undefined ? { link } : {}),
       ...(f.trace
-        ? { trace: (t) => io.out(`${t.at.toFixed(1)} ${t.dir === 'rx' ? '<' : '>'} ${t.hex}  ${t.text}`) }
+        ? {
+            trace: (t) => io.out(`${t.at.toFixed(1)} ${t.dir === 'rx' ? '<' : '>'} ${t.hex}  ${t.text}`),
+            // APDUs as on the wire: a ciphered APDU stays ciphered, so secrets never show.
+            dlmsTrace: (t) =>
+              io.out(`${t.dir === 'rx' ? '<' : '>'} ${t.link} c${t.client}/s${t.server} ${t.apdu}`),
+          }
         : {}),
     };
     sim = await startSimulator(options);
     if (f.json)
       printJson(io, {
         profile: sim.profile.id,
+        stack: sim.profile.protocol.stack,
+        ...(sim.profile.protocol.stack === 'dlms' ? { link: sim.profile.protocol.dlms.link } : {}),
         meterId: sim.meter.id,
         resumed: sim.resumed,
         identity: sim.meter.readIdentity(),
@@ -157,7 +193,9 @@ export async function runSimulate(f: SimulateFlags, io: Io, stop: Promise<unknow
 export function registerSimulate(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command('simulate')
-    .description('run one simulated meter on a pty, TCP port or serial port until SIGINT/SIGTERM')
+    .description(
+      'run one simulated meter (C12.18 or DLMS) on a pty, TCP port or serial port until SIGINT/SIGTERM',
+    )
     .requiredOption('--profile <id>', 'firmware profile, e.g. secure-liberty100-esme-p4x2g04')
     .requiredOption(
       '--listen <uri>',
@@ -177,7 +215,11 @@ export function registerSimulate(program: Command, io: Io, setExit: (code: numbe
     .option('--supplier <id>', 'Responsible Supplier a new meter is registered to', 'SUPA')
     .option('--seed <n>', 'seed of the generated identity (MPAN/MPRN, serial, EUI-64, card number)', '1')
     .option('--index <n>', 'index within the seed', '0')
-    .option('--trace', 'print every frame on stdout')
+    .option(
+      '--link <link>',
+      "DLMS profiles: serve over hdlc, wrapper or mode-e instead of the profile's link",
+    )
+    .option('--trace', 'print every frame (C12.18) or APDU (DLMS) on stdout')
     .option('--json', 'print the meter and where it listens as JSON')
     .option('--log-level <level>', `${LEVELS.join(', ')}`, 'info')
     .option('--log-format <format>', 'text or json (logs go to stderr)', 'text')

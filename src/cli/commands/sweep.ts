@@ -22,6 +22,7 @@ import { parseShard } from '../../farm/shard';
 import { loadEligibleProducts } from '../../migration/eligible-products';
 import { resolveRuleset } from '../../migration/ruleset';
 import { c1218SessionFactory } from '../../sweep/c1218-sessions';
+import { dlmsMeterSessions } from '../../sweep/dlms-sessions';
 import type { SweepProgress } from '../../sweep/progress';
 import { renderSweepSummary } from '../../sweep/summary';
 import { runSweep, type SweepOptions, type SweepResult } from '../../sweep/sweep';
@@ -136,6 +137,7 @@ export interface SweepFlags {
   shard?: string;
   meters?: string;
   level?: string;
+  association?: string;
   migratedBy?: string;
   newCredentialsKey?: string;
   retries?: string;
@@ -233,6 +235,11 @@ export async function runSweepCommand(
       sessionFactory:
         deps.sessionFactory ??
         c1218SessionFactory(flags.profilesDir ? { profilesDir: flags.profilesDir } : {}),
+      // DLMS meters of the manifest open their own sessions (associations, not logons).
+      meterSessions: dlmsMeterSessions({
+        ...(flags.profilesDir ? { profilesDir: flags.profilesDir } : {}),
+        ...(flags.association ? { association: flags.association } : {}),
+      }),
       ...(render ? { onProgress: render.onProgress } : {}),
       signal: ac.signal,
     });
@@ -290,13 +297,14 @@ export function registerSweep(program: Command, io: Io, setExit: (code: number) 
     .description('run the migration flow over every meter of a farm manifest, with bounded concurrency')
     .requiredOption('--manifest <file>', 'farm manifest (smets1-sim farm --manifest, or GET /manifest)')
     .requiredOption('--ruleset <id|file>', 'mehrs-5.0, mehrs-5.1 or a rule set file')
-    .option('--concurrency <n>', 'flows in flight at once (default 64)')
+    .option('--concurrency <n>', 'flows in flight at once (default 256)')
     .option('--migrate', 'migrate, clear and verify every device that passes (default: evaluate only)')
     .option('--report <dir>', 'journals and reports here; a rerun with the same dir resumes')
     .option('--products <file>', 'eligible product list for MA110 (without one MA110 cannot be evaluated)')
     .option('--shard <i/N>', 'only the meters of shard i of N (fleet index mod N)')
     .option('--meters <ids>', 'only these meter ids, comma-separated')
     .option('--level <name>', 'access level to log on as (default privileged)')
+    .option('--association <name>', 'DLMS meters: the association to open (default management)')
     .option('--migrated-by <name>', 'recorded on migrated meters (default smets1-sim-sweep)')
     .option(
       '--new-credentials-key <text>',

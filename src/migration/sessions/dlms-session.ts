@@ -19,16 +19,24 @@
  * (read-write-denied -> ServiceAccessDenied, ...), so the flow tells transient faults from data
  * faults with `isTransient`.
  *
- * After a migrate that replaced the session's own secret or keys, the session releases and
- * associates again with the new ones, and `onMigrated` tells the caller (a session factory
- * must open later sessions with them).
+ * Migrate (docs/migration.md "Key hand-over"): the association's EK and AK change hands the
+ * standard way, by Security setup key_transfer (class 64 method 2) with each key wrapped under
+ * the current master key (RFC 3394; the master key itself stays), then the session releases and
+ * associates again with the new keys — the proof they are live — and only then SETs the
+ * profile's migrate command (who migrated, the new reader password). `onMigrated` tells the
+ * caller each time the session's own secrets changed (a session factory must open later
+ * sessions with them); `dlmsSessionSource` is such a factory, and also honours the flow's
+ * request for the old or the new credentials on resume.
  */
 import { systemClock, type Clock } from '../../core/clock';
 import { ErrorCode, SimError, isTransient } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
 import { entryAccess } from '../../protocols/dlms/apdu/selective-access';
 import { axdr } from '../../protocols/dlms/axdr/builders';
+import { encodeKeyTransferParams } from '../../protocols/dlms/cosem/key-transfer-data';
 import type { InvocationCounterGuard } from '../../protocols/dlms/security/invocation-counter';
+import { buildKeyTransfer, type TransferredKey } from '../../protocols/dlms/security/key-transfer';
+import { KeyId } from '../../protocols/dlms/security/keys';
 import { dlmsParts, paramKinds } from '../../profiles/dlms-binding';
 import { CosemAccess, type CosemEvidence } from '../../profiles/dlms-binding-access';
 import {
@@ -51,6 +59,7 @@ import { encodeParam } from '../../profiles/dlms-binding-values';
 import type { DlmsTraceEntry } from '../../profiles/dlms-serve';
 import { loadProfile } from '../../profiles/loader';
 import type { FirmwareProfile } from '../../profiles/schema';
+import { presetConnection } from '../../hardware/preset-connect';
 import { connect as openTransport } from '../../transport/open';
 import type { Transport } from '../../transport/types';
 import type {
@@ -62,10 +71,12 @@ import type {
   MeterRegistration,
   MeterSession,
   MigrateRequest,
+  KeyTransferResult,
   MigrationState,
   PrepaymentSummary,
   Reading,
   SessionIdentification,
+  SessionRequest,
 } from '../session';
 import {
   IDENTITY_PATHS,
@@ -145,9 +156,80 @@ export class DlmsMeterSession implements MeterSession {
     return this.conn.client.association?.ciphered ?? false;
   }
 
-  /** Levels whose secrets the profile's migrate command replaces (e.g. reader, management-ek). */
+  /** Levels a migrate hands over: the migrate command's (e.g. reader) and the key-transfer ones. */
   get migrateLevels(): readonly string[] {
-    return this.access.migrateLevels();
+    return [...new Set([...this.access.migrateLevels(), ...this.keyTransferLevels()])];
+  }
+
+  /** The EK and AK levels of this association's Security setup (key_transfer), or none. */
+  keyTransferLevels(): readonly string[] {
+    const k = this.association.keys;
+    return k && this.association.securitySetup ? [k.ek, k.ak] : [];
+  }
+
+  /**
+   * key_transfer of the new EK / AK (those of `credentials` that are this association's key
+   * levels), each wrapped under the current master key. The meter installs them durably before
+   * it answers (the answer still comes under the old keys); the session's credentials then hold
+   * the new keys, but the association is the old one until verifyKeys().
+   */
+  async transferKeys(credentials: readonly Credential[]): Promise<Reading<KeyTransferResult>> {
+    const a = this.association;
+    const spec = a.keys;
+    if (!spec || !a.securitySetup)
+      throw new SimError(
+        ErrorCode.ServiceNotSupported,
+        `association ${a.name} of ${this.profile.id} has no Security setup to transfer keys with`,
+      );
+    const byLevel = new Map(credentials.map((c) => [c.level, c.secret]));
+    if (byLevel.has(spec.kek))
+      throw new SimError(
+        ErrorCode.ConfigInvalid,
+        `${spec.kek} is the master key (KEK) the new keys are wrapped under: it stays on migration`,
+        { level: spec.kek },
+      );
+    const wanted: TransferredKey[] = [];
+    const ek = byLevel.get(spec.ek);
+    const ak = byLevel.get(spec.ak);
+    if (ek) wanted.push({ keyId: KeyId.GlobalUnicastEncryption, key: Buffer.from(ek) });
+    if (ak) wanted.push({ keyId: KeyId.Authentication, key: Buffer.from(ak) });
+    const current = this.creds.keys;
+    if (!current?.kek)
+      throw new SimError(ErrorCode.SessionKeyMissing, `key transfer needs the master key (${spec.kek})`, {
+        association: a.name,
+      });
+    const same = (x: Uint8Array, y: Uint8Array | undefined): boolean =>
+      y !== undefined && Buffer.from(x).equals(Buffer.from(y));
+    const live = wanted.every((k) =>
+      same(k.key, k.keyId === KeyId.GlobalUnicastEncryption ? current.ek : current.ak),
+    );
+    if (wanted.length === 0 || live) return { value: { levels: [], alreadyLive: true }, evidence: [] };
+    const params = encodeKeyTransferParams(buildKeyTransfer(current.kek, wanted));
+    const ref = { classId: 64, obis: a.securitySetup, index: 2 };
+    await this.wire(() => this.conn.client.action(ref, params));
+    const installed = wanted.map((k) => ({
+      level: k.keyId === KeyId.GlobalUnicastEncryption ? spec.ek : spec.ak,
+      secret: k.key,
+    }));
+    this.creds = credentialsAfterMigrate(this.profile, this.creds, installed);
+    this.options.onMigrated?.(installed, this.creds);
+    const levels = installed.map((k) => k.level);
+    return {
+      value: { levels, alreadyLive: false },
+      // The wrapped keys stay off the record: who has the master key could unwrap them.
+      evidence: [
+        {
+          kind: 'raw',
+          label: `key_transfer ${a.securitySetup} method 2: ${levels.join(', ')} (wrapped keys not recorded)`,
+          bytes: '',
+        },
+      ],
+    };
+  }
+
+  /** Release and associate again with the session's (new) keys; throws when they are refused. */
+  async verifyKeys(): Promise<void> {
+    await this.reassociate();
   }
 
   private async wire<T>(op: () => Promise<T>): Promise<T> {
@@ -281,11 +363,14 @@ export class DlmsMeterSession implements MeterSession {
     if (missing.length || extra.length)
       throw new SimError(
         ErrorCode.ConfigInvalid,
-        `${l.object.name} sets new secrets for ${levels.join(', ')}` +
+        `migrate hands over new secrets for ${levels.join(', ')}` +
           (missing.length ? `; none given for ${missing.join(', ')}` : '') +
           (extra.length ? `; it cannot set ${extra.join(', ')}` : ''),
         { object: l.object.name, levels, missing, extra },
       );
+    const keyLevels = this.keyTransferLevels();
+    const transfer = await this.transferKeys(request.credentials.filter((c) => keyLevels.includes(c.level)));
+    if (!transfer.value.alreadyLive) await this.verifyKeys();
     const params = l.set.params ?? [l.set.param!];
     const kinds = paramKinds(l.set);
     const items = params.map((p, i) => {
@@ -308,7 +393,7 @@ export class DlmsMeterSession implements MeterSession {
     this.options.onMigrated?.(request.credentials, this.creds);
     if (credentialsChanged(before, this.creds)) await this.reassociate();
     const state = await this.readMigrationState();
-    return { value: state.value, evidence: [evidence, ...state.evidence] };
+    return { value: state.value, evidence: [...transfer.evidence, evidence, ...state.evidence] };
   }
 
   /** After our own secret or keys were replaced: release and associate again with the new ones. */
@@ -333,6 +418,36 @@ export class DlmsMeterSession implements MeterSession {
   }
 }
 
+/**
+ * A session factory for the migration flow (SessionSource): opens with `options.credentials`,
+ * or — when the flow asks for the new credentials — with the flow's new secrets merged over
+ * them; and, like a session's onMigrated, follows the secrets each session installs.
+ */
+export function dlmsSessionSource(
+  options: DlmsSessionOptions,
+): (request?: SessionRequest) => Promise<DlmsMeterSession> {
+  const profile = resolveProfile(options.profile, options.profilesDir);
+  const smso = options.credentials;
+  let installed: DlmsCredentials | undefined;
+  return (request) => {
+    const credentials =
+      request?.credentials === 'new'
+        ? credentialsAfterMigrate(profile, smso, request.newCredentials)
+        : request?.credentials === 'old'
+          ? smso
+          : (installed ?? smso);
+    return openDlmsSession({
+      ...options,
+      profile,
+      credentials,
+      onMigrated: (creds, current) => {
+        installed = current;
+        options.onMigrated?.(creds, current);
+      },
+    });
+  };
+}
+
 function resolveProfile(p: string | FirmwareProfile, dir: string | undefined): FirmwareProfile {
   return typeof p === 'object' ? p : loadProfile(p, dir ? { dir } : {}).profile;
 }
@@ -351,9 +466,21 @@ export async function openDlmsSession(o: DlmsSessionOptions): Promise<DlmsMeterS
   const clock = o.clock ?? systemClock;
   const logger = o.logger ?? silentLogger;
   const owns = typeof o.connect === 'string';
-  const transport =
-    typeof o.connect === 'string' ? await openTransport(o.connect, { clock, logger }) : o.connect;
-  const ctx: LinkContext = { dlms, profile, transport, clock, logger, options: o };
+  // `?preset=NAME`: mode E starts with the IEC 62056-21 sign-on (300 Bd 7E1), HDLC at 9600 8N1.
+  const line =
+    typeof o.connect === 'string'
+      ? presetConnection(o.connect, dlms.link === 'mode-e' ? 'iec62056-21' : 'hdlc')
+      : undefined;
+  const transport = line ? await openTransport(line.descriptor, { clock, logger }) : (o.connect as Transport);
+  const ctx: LinkContext = {
+    dlms,
+    profile,
+    transport,
+    clock,
+    logger,
+    options: o,
+    ...(line?.preset ? { preset: line.preset } : {}),
+  };
   let conn: Connection | undefined;
   try {
     let woke = false;

@@ -64,29 +64,57 @@ function invalid(message: string, context: Record<string, unknown>): SimError {
   return new SimError(ErrorCode.EncodeInvalid, `HdlcAddress: ${message}`, context);
 }
 
-export function encodeHdlcAddress(a: HdlcAddress, w: ByteWriter = new ByteWriter(4)): ByteWriter {
+/** EncodeInvalid unless the address fits its octet count. */
+export function checkHdlcAddress(a: HdlcAddress): void {
   const lim7 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 0x7f;
   const lim14 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 0x3fff;
   switch (a.size) {
     case 1:
       if (!lim7(a.logical) || a.physical !== undefined)
         throw invalid('1-octet address needs logical 0..127 only', { a });
-      return w.u8((a.logical << 1) | 1);
+      return;
     case 2:
       if (!lim7(a.logical) || a.physical === undefined || !lim7(a.physical))
         throw invalid('2-octet address needs logical and physical 0..127', { a });
-      return w.u8(a.logical << 1).u8((a.physical << 1) | 1);
+      return;
     case 4:
       if (!lim14(a.logical) || a.physical === undefined || !lim14(a.physical))
         throw invalid('4-octet address needs logical and physical 0..16383', { a });
-      return w
-        .u8((a.logical >> 7) << 1)
-        .u8((a.logical & 0x7f) << 1)
-        .u8((a.physical >> 7) << 1)
-        .u8(((a.physical & 0x7f) << 1) | 1);
+      return;
     default:
       throw invalid(`bad size ${String((a as { size: unknown }).size)}`, { a });
   }
+}
+
+/**
+ * Write the octets of an address checkHdlcAddress accepted into `out` at `at`; returns the
+ * offset after them. The frame encoder's allocation-free path (it sizes the frame from
+ * `a.size` first).
+ */
+export function writeHdlcAddress(a: HdlcAddress, out: Uint8Array, at: number): number {
+  const physical = a.physical ?? 0;
+  switch (a.size) {
+    case 1:
+      out[at] = (a.logical << 1) | 1;
+      return at + 1;
+    case 2:
+      out[at] = a.logical << 1;
+      out[at + 1] = (physical << 1) | 1;
+      return at + 2;
+    default:
+      out[at] = (a.logical >> 7) << 1;
+      out[at + 1] = (a.logical & 0x7f) << 1;
+      out[at + 2] = (physical >> 7) << 1;
+      out[at + 3] = ((physical & 0x7f) << 1) | 1;
+      return at + 4;
+  }
+}
+
+export function encodeHdlcAddress(a: HdlcAddress, w: ByteWriter = new ByteWriter(4)): ByteWriter {
+  checkHdlcAddress(a);
+  const octets = new Uint8Array(4);
+  const n = writeHdlcAddress(a, octets, 0);
+  return w.bytes(octets.subarray(0, n));
 }
 
 /** Reads octets up to and including the one with the end bit; 1, 2 or 4 octets are valid. */

@@ -89,6 +89,27 @@ export type HdlcClientState =
 
 export type HdlcClientNrm = Extract<HdlcClientState, { mode: 'NRM' }>;
 
+/**
+ * `s` with `c` applied, written out field by field in one fixed order (the UA step builds the
+ * first NRM state in the same order): a `{...s, ...c}` of these states cost about a microsecond
+ * per step in V8, this a few tens of nanoseconds (server-state.ts `connected` is the twin).
+ */
+export function nrmState(s: HdlcClientNrm, c: Partial<Omit<HdlcClientNrm, 'mode'>>): HdlcClientNrm {
+  return {
+    mode: 'NRM',
+    params: s.params,
+    vs: c.vs ?? s.vs,
+    vr: c.vr ?? s.vr,
+    tx: c.tx ?? s.tx,
+    rx: c.rx ?? s.rx,
+    rxLength: c.rxLength ?? s.rxLength,
+    waiting: c.waiting ?? s.waiting,
+    last: 'last' in c ? c.last : s.last,
+    retries: c.retries ?? s.retries,
+    polls: c.polls ?? s.polls,
+  };
+}
+
 export type HdlcClientInput =
   | { readonly kind: 'connect' }
   | { readonly kind: 'frame'; readonly frame: HdlcFrame }

@@ -7,6 +7,7 @@ import { addLlc, segmentInfo, stripLlc } from './llc';
 import {
   command,
   giveUp,
+  nrmState,
   responseTimer,
   startDisconnect,
   stop,
@@ -28,7 +29,7 @@ export function nrm(cfg: HdlcClientConfig, s: HdlcClientNrm, input: HdlcClientIn
       return { state: s, effects: [] };
     case 'send': {
       const segments = segmentInfo(addLlc(input.apdu, 'request'), s.params.maxInfoTx);
-      const st: HdlcClientNrm = { ...s, tx: [...s.tx, { id: input.id, segments, next: 0 }] };
+      const st = nrmState(s, { tx: [...s.tx, { id: input.id, segments, next: 0 }] });
       if (s.waiting === 'idle' || s.waiting === 'pollDelay') return transmitNext(cfg, st, []);
       return { state: st, effects: [] };
     }
@@ -44,10 +45,14 @@ export function nrm(cfg: HdlcClientConfig, s: HdlcClientNrm, input: HdlcClientIn
 }
 
 function nrmTimeout(cfg: HdlcClientConfig, s: HdlcClientNrm, timer: HdlcTimer): ClientStep {
-  if (timer === 'poll' && s.waiting === 'pollDelay') return poll(cfg, { ...s, polls: s.polls + 1 }, []);
+  if (timer === 'poll' && s.waiting === 'pollDelay')
+    return poll(cfg, nrmState(s, { polls: s.polls + 1 }), []);
   if (timer === 'response' && (s.waiting === 'ack' || s.waiting === 'data') && s.last) {
     if (s.retries < cfg.maxRetries) {
-      return { state: { ...s, retries: s.retries + 1 }, effects: [transmit(s.last), responseTimer(cfg)] };
+      return {
+        state: nrmState(s, { retries: s.retries + 1 }),
+        effects: [transmit(s.last), responseTimer(cfg)],
+      };
     }
     return giveUp(
       cfg,
@@ -66,14 +71,13 @@ export function transmitNext(cfg: HdlcClientConfig, s: HdlcClientNrm, prefix: Hd
   const more = head.next < head.segments.length - 1;
   const frame = command(cfg, { type: 'I', ns: s.vs, nr: s.vr, pf: true }, head.segments[head.next], more);
   return {
-    state: {
-      ...s,
+    state: nrmState(s, {
       vs: inc8(s.vs),
       tx: [{ ...head, next: head.next + 1 }, ...s.tx.slice(1)],
       waiting: 'ack',
       last: frame,
       retries: 0,
-    },
+    }),
     effects: [
       ...prefix,
       ...(s.waiting === 'pollDelay' ? [stop('poll')] : []),
@@ -86,7 +90,7 @@ export function transmitNext(cfg: HdlcClientConfig, s: HdlcClientNrm, prefix: Hd
 function poll(cfg: HdlcClientConfig, s: HdlcClientNrm, prefix: HdlcEffect[]): ClientStep {
   const rr = command(cfg, { type: 'RR', nr: s.vr, pf: true });
   return {
-    state: { ...s, waiting: 'data', last: rr, retries: 0 },
+    state: nrmState(s, { waiting: 'data', last: rr, retries: 0 }),
     effects: [...prefix, transmit(rr), responseTimer(cfg)],
   };
 }
@@ -95,16 +99,19 @@ function poll(cfg: HdlcClientConfig, s: HdlcClientNrm, prefix: HdlcEffect[]): Cl
 function headDone(s: HdlcClientNrm): { st: HdlcClientNrm; effects: HdlcEffect[] } {
   const head = s.tx[0];
   if (!head || head.next < head.segments.length) return { st: s, effects: [] };
-  return { st: { ...s, tx: s.tx.slice(1) }, effects: [{ kind: 'sent', id: head.id }] };
+  return { st: nrmState(s, { tx: s.tx.slice(1) }), effects: [{ kind: 'sent', id: head.id }] };
 }
 
 /** Nothing came back yet: poll again later, or stop polling after `maxPolls`. */
 function waitAndPoll(cfg: HdlcClientConfig, s: HdlcClientNrm, prefix: HdlcEffect[]): ClientStep {
   if (s.polls >= cfg.maxPolls) {
-    return { state: { ...s, waiting: 'idle', last: undefined }, effects: [...prefix, stop('response')] };
+    return {
+      state: nrmState(s, { waiting: 'idle', last: undefined }),
+      effects: [...prefix, stop('response')],
+    };
   }
   return {
-    state: { ...s, waiting: 'pollDelay', last: undefined },
+    state: nrmState(s, { waiting: 'pollDelay', last: undefined }),
     effects: [...prefix, stop('response'), { kind: 'startTimer', timer: 'poll', ms: cfg.pollIntervalMs }],
   };
 }
@@ -172,7 +179,10 @@ function supervisory(
         true,
       );
     }
-    return { state: { ...s, retries: s.retries + 1 }, effects: [transmit(s.last!), responseTimer(cfg)] };
+    return {
+      state: nrmState(s, { retries: s.retries + 1 }),
+      effects: [transmit(s.last!), responseTimer(cfg)],
+    };
   }
   if (s.waiting !== 'ack' && s.waiting !== 'data') {
     return {
@@ -236,7 +246,7 @@ function information(
     }
     const rr = command(cfg, { type: 'RR', nr: s.vr, pf: true });
     return {
-      state: { ...s, waiting: 'data', last: rr, retries: s.retries + 1 },
+      state: nrmState(s, { waiting: 'data', last: rr, retries: s.retries + 1 }),
       effects: [transmit(rr), responseTimer(cfg)],
     };
   }
@@ -253,10 +263,10 @@ function information(
     );
   }
   const rx = [...st.rx, f.info];
-  const got: HdlcClientNrm = { ...st, vr: inc8(st.vr), rx, rxLength, polls: 0 };
+  const got = nrmState(st, { vr: inc8(st.vr), rx, rxLength, polls: 0 });
   if (f.segmented) return poll(cfg, got, effects);
   const apdu = stripLlc(joinSegments(rx, rxLength), 'response');
-  const done: HdlcClientNrm = { ...got, rx: [], rxLength: 0, waiting: 'idle', last: undefined, retries: 0 };
+  const done = nrmState(got, { rx: [], rxLength: 0, waiting: 'idle', last: undefined, retries: 0 });
   const delivered: HdlcEffect[] = [...effects, stop('response'), { kind: 'deliver', apdu }];
   return done.tx.length > 0 ? transmitNext(cfg, done, delivered) : { state: done, effects: delivered };
 }

@@ -1,7 +1,7 @@
-import { ByteReader, ByteWriter } from '../../../core/bytes';
+import { ByteReader } from '../../../core/bytes';
 import { crc16x25 } from '../../../core/crc16';
 import { ErrorCode, SimError } from '../../../core/errors';
-import { decodeHdlcAddress, encodeHdlcAddress, type HdlcAddress } from './address';
+import { checkHdlcAddress, decodeHdlcAddress, writeHdlcAddress, type HdlcAddress } from './address';
 import { decodeHdlcControl, encodeHdlcControl, type HdlcControl } from './control';
 
 /**
@@ -40,30 +40,37 @@ export function hdlcFrame(
   return { segmented, dest, src, control, info };
 }
 
-/** Encode with both flags. */
+/**
+ * Encode with both flags, into one buffer sized from the addresses and the info field; HCS and
+ * FCS are computed over ranges of that buffer (no intermediate copies).
+ */
 export function encodeHdlcFrame(f: HdlcFrame): Buffer {
-  const w = new ByteWriter(16 + f.info.length);
-  w.u8(HDLC_FLAG).u16be(0);
-  encodeHdlcAddress(f.dest, w);
-  encodeHdlcAddress(f.src, w);
-  w.u8(encodeHdlcControl(f.control));
+  checkHdlcAddress(f.dest);
+  checkHdlcAddress(f.src);
   const hasInfo = f.info.length > 0;
-  const length = w.length - 1 + (hasInfo ? 2 + f.info.length : 0) + 2;
+  // format(2) + addresses + control, then [HCS(2) + info], then FCS(2): between the flags.
+  const head = 2 + f.dest.size + f.src.size + 1;
+  const length = head + (hasInfo ? 2 + f.info.length : 0) + 2;
   if (length > HDLC_MAX_LENGTH) {
     throw new SimError(ErrorCode.EncodeTooLarge, `HdlcFrame: ${length} octets exceed the 11-bit length`, {
       length,
     });
   }
-  w.patchU16be(1, HDLC_FORMAT_TYPE | (f.segmented ? HDLC_SEGMENTED : 0) | length);
+  const out = Buffer.allocUnsafe(length + 2);
+  out[0] = HDLC_FLAG;
+  out.writeUInt16BE(HDLC_FORMAT_TYPE | (f.segmented ? HDLC_SEGMENTED : 0) | length, 1);
+  let p = writeHdlcAddress(f.dest, out, 3);
+  p = writeHdlcAddress(f.src, out, p);
+  out[p++] = encodeHdlcControl(f.control);
   if (hasInfo) {
-    const head = w.toBuffer();
-    w.u16le(crc16x25(head, 1, head.length)).bytes(f.info);
+    out.writeUInt16LE(crc16x25(out, 1, p), p);
+    p += 2;
+    out.set(f.info, p);
+    p += f.info.length;
   }
-  const body = w.toBuffer();
-  return w
-    .u16le(crc16x25(body, 1, body.length))
-    .u8(HDLC_FLAG)
-    .toBuffer();
+  out.writeUInt16LE(crc16x25(out, 1, p), p);
+  out[p + 2] = HDLC_FLAG;
+  return out;
 }
 
 function crcError(path: string, expected: number, actual: number): SimError {

@@ -1,5 +1,5 @@
 import { ErrorCode, SimError } from '../../../core/errors';
-import { sameHdlcAddress, type HdlcAddress } from './address';
+import { sameHdlcAddress } from './address';
 import { encodeHdlcControl, isHdlcCommand, type HdlcControl } from './control';
 import { hdlcFrame, type HdlcFrame } from './frame';
 import { encodeFrmrInfo, FrmrReason, frmrReasonNames } from './frmr';
@@ -16,10 +16,68 @@ import { addLlc, segmentInfo, stripLlc } from './llc';
 import {
   decodeHdlcParameters,
   encodeHdlcParameters,
-  HDLC_DEFAULT_PARAMETERS,
   negotiateAsServer,
   type HdlcParameters,
 } from './parameters';
+import {
+  connected,
+  HDLC_NDM,
+  NO_EFFECTS,
+  NO_SEGMENTS,
+  NO_TX,
+  STOP_REPLY,
+  type HdlcServerConfig,
+  type HdlcServerConnected,
+  type HdlcServerInput,
+  type HdlcServerState,
+} from './server-state';
+
+export {
+  DEFAULT_HDLC_SERVER_CONFIG,
+  HDLC_NDM,
+  type HdlcServerConfig,
+  type HdlcServerConnected,
+  type HdlcServerIdle,
+  type HdlcServerInput,
+  type HdlcServerState,
+} from './server-state';
+
+type Step = HdlcStep<HdlcServerState>;
+
+const transmit = (frame: HdlcFrame): HdlcEffect => ({ kind: 'transmit', frame });
+
+function reply(to: HdlcFrame, control: HdlcControl, info?: Buffer): HdlcFrame {
+  return hdlcFrame(to.src, to.dest, control, info);
+}
+
+function answer(s: HdlcServerConnected, control: HdlcControl, info?: Buffer, segmented = false): HdlcFrame {
+  return hdlcFrame(s.client, s.local, control, info, segmented);
+}
+
+function failAll(tx: readonly OutgoingApdu[], code: SimError['code'], message: string): HdlcEffect[] {
+  return tx.map((o) => ({ kind: 'failed', id: o.id, error: new SimError(code, message, { id: o.id }) }));
+}
+
+const inactivityEffects = new WeakMap<HdlcServerConfig, readonly HdlcEffect[]>();
+
+/** The inactivity restart every frame carries; built once per config (effects are immutable). */
+function inactivity(cfg: HdlcServerConfig): readonly HdlcEffect[] {
+  let e = inactivityEffects.get(cfg);
+  if (!e) {
+    e = Object.freeze(
+      cfg.inactivityTimeoutMs > 0
+        ? [{ kind: 'startTimer', timer: 'inactivity', ms: cfg.inactivityTimeoutMs } as const]
+        : [],
+    );
+    inactivityEffects.set(cfg, e);
+  }
+  return e;
+}
+
+const stopAll: HdlcEffect[] = [
+  { kind: 'stopTimer', timer: 'inactivity' },
+  { kind: 'stopTimer', timer: 'reply' },
+];
 
 /**
  * The server (secondary station) side of one HDLC data link connection, as a pure state
@@ -47,103 +105,6 @@ import {
  * and its other frames are ignored; UI frames are delivered in both modes and never answered;
  * the reply timer.
  */
-export interface HdlcServerConfig {
-  /** The server's own limits, server view (what it can send and receive). */
-  readonly limits: HdlcParameters;
-  /** HDLC setup inactivity_time_out in ms; 0 disables the timer. */
-  readonly inactivityTimeoutMs: number;
-  /** How long a poll waits for the application's reply before it is answered RR (modelled). */
-  readonly replyTimeoutMs: number;
-  /** UA parameters: all four (U9N UA vector) or only non-default ones (Gurux style). */
-  readonly uaParameters: 'all' | 'non-default';
-  /** Largest APDU accepted through reassembly; more -> FRMR Y (modelled bound). */
-  readonly maxApduLength: number;
-}
-
-export const DEFAULT_HDLC_SERVER_CONFIG: HdlcServerConfig = Object.freeze({
-  limits: HDLC_DEFAULT_PARAMETERS,
-  // Gurux GXDLMSHdlcSetup default inactivity 120 s (docs/dlms.md §2 "HDLC setup object").
-  inactivityTimeoutMs: 120_000,
-  replyTimeoutMs: 1_000,
-  uaParameters: 'all',
-  maxApduLength: 0xffff,
-});
-
-export interface HdlcServerIdle {
-  readonly mode: 'NDM';
-}
-
-export interface HdlcServerConnected {
-  readonly mode: 'NRM';
-  readonly client: HdlcAddress;
-  /** Our address in the form the client wrote it; answers use the same form. */
-  readonly local: HdlcAddress;
-  /** Negotiated, server view. */
-  readonly params: HdlcParameters;
-  /** Next N(S) to send, next N(S) expected. */
-  readonly vs: number;
-  readonly vr: number;
-  /** Segments of an incoming APDU not yet complete. */
-  readonly rx: readonly Buffer[];
-  readonly rxLength: number;
-  /** Replies waiting for polls; the head may be part-sent. */
-  readonly tx: readonly OutgoingApdu[];
-  /** Our last I frame until the client acknowledges it (window 1). */
-  readonly unacked: HdlcFrame | undefined;
-  /** Our last answer, repeated when the client repeats its frame. */
-  readonly lastResponse: HdlcFrame | undefined;
-  /** A poll is outstanding and the application has not replied yet. */
-  readonly awaitingReply: boolean;
-  /** FRMR condition: the info field we keep answering with. */
-  readonly frmr: Buffer | undefined;
-}
-
-export type HdlcServerState = HdlcServerIdle | HdlcServerConnected;
-
-export type HdlcServerInput =
-  | { readonly kind: 'frame'; readonly frame: HdlcFrame }
-  /** A frame with valid FCS and readable addresses that we cannot accept (bad control, HCS). */
-  | {
-      readonly kind: 'invalid';
-      readonly dest: HdlcAddress;
-      readonly src: HdlcAddress;
-      readonly controlByte: number | undefined;
-      readonly reasons: number;
-      readonly error: SimError;
-    }
-  | { readonly kind: 'send'; readonly id: number; readonly apdu: Buffer }
-  | { readonly kind: 'timeout'; readonly timer: HdlcTimer }
-  | { readonly kind: 'close' };
-
-export const HDLC_NDM: HdlcServerIdle = Object.freeze({ mode: 'NDM' });
-
-type Step = HdlcStep<HdlcServerState>;
-
-const transmit = (frame: HdlcFrame): HdlcEffect => ({ kind: 'transmit', frame });
-
-function reply(to: HdlcFrame, control: HdlcControl, info?: Buffer): HdlcFrame {
-  return hdlcFrame(to.src, to.dest, control, info);
-}
-
-function answer(s: HdlcServerConnected, control: HdlcControl, info?: Buffer, segmented = false): HdlcFrame {
-  return hdlcFrame(s.client, s.local, control, info, segmented);
-}
-
-function failAll(tx: readonly OutgoingApdu[], code: SimError['code'], message: string): HdlcEffect[] {
-  return tx.map((o) => ({ kind: 'failed', id: o.id, error: new SimError(code, message, { id: o.id }) }));
-}
-
-function inactivity(cfg: HdlcServerConfig): HdlcEffect[] {
-  return cfg.inactivityTimeoutMs > 0
-    ? [{ kind: 'startTimer', timer: 'inactivity', ms: cfg.inactivityTimeoutMs }]
-    : [];
-}
-
-const stopAll: HdlcEffect[] = [
-  { kind: 'stopTimer', timer: 'inactivity' },
-  { kind: 'stopTimer', timer: 'reply' },
-];
-
 export function serverStep(cfg: HdlcServerConfig, state: HdlcServerState, input: HdlcServerInput): Step {
   switch (input.kind) {
     case 'frame':
@@ -321,7 +282,7 @@ function reject(
   s: HdlcServerConnected,
   rejectedControl: number,
   reasons: number,
-  prefix: HdlcEffect[],
+  prefix: readonly HdlcEffect[],
   why: string,
 ): Step {
   const info = encodeFrmrInfo({ rejectedControl, vs: s.vs, vr: s.vr, response: false, reasons });
@@ -334,7 +295,7 @@ function reject(
     },
   );
   return {
-    state: { ...s, frmr: info, awaitingReply: false, tx: [], rx: [], rxLength: 0 },
+    state: connected(s, { frmr: info, awaitingReply: false, tx: NO_TX, rx: NO_SEGMENTS, rxLength: 0 }),
     effects: [
       ...prefix,
       { kind: 'stopTimer', timer: 'reply' },
@@ -357,7 +318,7 @@ function supervisory(
   cfg: HdlcServerConfig,
   s: HdlcServerConnected,
   c: Extract<HdlcControl, { type: 'RR' | 'RNR' }>,
-  prefix: HdlcEffect[],
+  prefix: readonly HdlcEffect[],
 ): Step {
   const nr = checkNr(s, c.nr);
   if (nr === 'bad')
@@ -365,19 +326,19 @@ function supervisory(
   if (nr === 'repeat') {
     // The client never saw our last I frame: send it again, same N(S).
     if (!c.pf) return { state: s, effects: prefix };
-    return { state: { ...s, lastResponse: s.unacked }, effects: [...prefix, transmit(s.unacked!)] };
+    return { state: connected(s, { lastResponse: s.unacked }), effects: [...prefix, transmit(s.unacked!)] };
   }
-  const st: HdlcServerConnected = { ...s, unacked: undefined };
+  const st = connected(s, { unacked: undefined });
   if (!c.pf) return { state: st, effects: prefix };
   if (c.type === 'RNR' || st.rx.length > 0 || st.tx.length === 0) return receiverReady(st, prefix);
-  return transmitNext(st, prefix);
+  return transmitNext(st, st.tx, prefix);
 }
 
 /** Answer a poll with RR: nothing to send (or, mid-reassembly, "send the next segment"). */
-function receiverReady(s: HdlcServerConnected, prefix: HdlcEffect[]): Step {
+function receiverReady(s: HdlcServerConnected, prefix: readonly HdlcEffect[]): Step {
   const rr = answer(s, { type: 'RR', nr: s.vr, pf: true });
   return {
-    state: { ...s, lastResponse: rr, awaitingReply: false },
+    state: connected(s, { lastResponse: rr, awaitingReply: false }),
     effects: [
       ...prefix,
       ...(s.awaitingReply ? [{ kind: 'stopTimer', timer: 'reply' } as const] : []),
@@ -386,19 +347,33 @@ function receiverReady(s: HdlcServerConnected, prefix: HdlcEffect[]): Step {
   };
 }
 
-function transmitNext(s: HdlcServerConnected, prefix: HdlcEffect[]): Step {
-  const head = s.tx[0]!;
+/** Send the next segment of `tx` (the queue after any change the caller made) as the answer. */
+function transmitNext(
+  s: HdlcServerConnected,
+  tx: readonly OutgoingApdu[],
+  prefix: readonly HdlcEffect[],
+): Step {
+  const head = tx[0]!;
   const last = head.next === head.segments.length - 1;
   const frame = answer(s, { type: 'I', ns: s.vs, nr: s.vr, pf: true }, head.segments[head.next], !last);
-  const tx = last ? s.tx.slice(1) : [{ ...head, next: head.next + 1 }, ...s.tx.slice(1)];
+  const rest = last
+    ? tx.length === 1
+      ? NO_TX
+      : tx.slice(1)
+    : [{ ...head, next: head.next + 1 }, ...tx.slice(1)];
+  const effects: HdlcEffect[] = [...prefix];
+  if (s.awaitingReply) effects.push(STOP_REPLY);
+  effects.push(transmit(frame));
+  if (last) effects.push({ kind: 'sent', id: head.id });
   return {
-    state: { ...s, vs: inc8(s.vs), tx, unacked: frame, lastResponse: frame, awaitingReply: false },
-    effects: [
-      ...prefix,
-      ...(s.awaitingReply ? [{ kind: 'stopTimer', timer: 'reply' } as const] : []),
-      transmit(frame),
-      ...(last ? [{ kind: 'sent', id: head.id } as const] : []),
-    ],
+    state: connected(s, {
+      vs: inc8(s.vs),
+      tx: rest,
+      unacked: frame,
+      lastResponse: frame,
+      awaitingReply: false,
+    }),
+    effects,
   };
 }
 
@@ -407,7 +382,7 @@ function information(
   s: HdlcServerConnected,
   f: HdlcFrame,
   c: Extract<HdlcControl, { type: 'I' }>,
-  prefix: HdlcEffect[],
+  prefix: readonly HdlcEffect[],
 ): Step {
   const nr = checkNr(s, c.nr);
   if (c.ns === s.vr) {
@@ -424,31 +399,38 @@ function information(
         `APDU exceeds ${cfg.maxApduLength} octets`,
       );
     }
-    const rx = [...s.rx, f.info];
     // A new frame while we still owe the answer to the previous poll supersedes that poll
     // (the client moved on); the late reply then waits for the next poll.
-    if (s.awaitingReply) prefix = [...prefix, { kind: 'stopTimer', timer: 'reply' }];
-    const st: HdlcServerConnected = {
-      ...s,
-      vr: inc8(s.vr),
-      unacked: undefined,
-      rx,
-      rxLength,
-      awaitingReply: false,
-    };
+    const effects: HdlcEffect[] = [...prefix];
+    if (s.awaitingReply) effects.push(STOP_REPLY);
+    const vr = inc8(s.vr);
     if (f.segmented) {
-      if (!c.pf) return { state: st, effects: prefix };
-      return receiverReady(st, prefix);
+      const st = connected(s, {
+        vr,
+        unacked: undefined,
+        rx: [...s.rx, f.info],
+        rxLength,
+        awaitingReply: false,
+      });
+      if (!c.pf) return { state: st, effects };
+      return receiverReady(st, effects);
     }
-    const apdu = stripLlc(joinSegments(rx, rxLength), 'request');
-    const done: HdlcServerConnected = { ...st, rx: [], rxLength: 0 };
-    const delivered: HdlcEffect[] = [...prefix, { kind: 'deliver', apdu }];
-    if (!c.pf) return { state: done, effects: delivered };
-    if (done.tx.length > 0) return transmitNext(done, delivered);
-    return {
-      state: { ...done, awaitingReply: true },
-      effects: [...delivered, { kind: 'startTimer', timer: 'reply', ms: cfg.replyTimeoutMs }],
-    };
+    // The whole APDU: a single frame's info is a view of the frame the framer copied out, so
+    // it is delivered as is; segments are joined into one buffer.
+    const whole = s.rx.length === 0 ? f.info : joinSegments([...s.rx, f.info], rxLength);
+    effects.push({ kind: 'deliver', apdu: stripLlc(whole, 'request') });
+    const waiting = c.pf && s.tx.length === 0;
+    const done = connected(s, {
+      vr,
+      unacked: undefined,
+      rx: NO_SEGMENTS,
+      rxLength: 0,
+      awaitingReply: waiting,
+    });
+    if (!c.pf) return { state: done, effects };
+    if (!waiting) return transmitNext(done, done.tx, effects);
+    effects.push({ kind: 'startTimer', timer: 'reply', ms: cfg.replyTimeoutMs });
+    return { state: done, effects };
   }
   if (c.ns === dec8(s.vr) && (s.lastResponse || s.awaitingReply) && nr !== 'bad') {
     // A repeat: our answer was lost. Answer again; the application already has the data.
@@ -472,9 +454,11 @@ function queueSend(s: HdlcServerConnected, id: number, apdu: Buffer): Step {
     };
   }
   const segments = segmentInfo(addLlc(apdu, 'response'), s.params.maxInfoTx);
-  const st: HdlcServerConnected = { ...s, tx: [...s.tx, { id, segments, next: 0 }] };
+  const tx = [...s.tx, { id, segments, next: 0 }];
   // Only a reply the client is polling for goes out now; the rest waits for the next poll.
-  return st.awaitingReply ? transmitNext(st, []) : { state: st, effects: [] };
+  return s.awaitingReply
+    ? transmitNext(s, tx, NO_EFFECTS)
+    : { state: connected(s, { tx }), effects: NO_EFFECTS };
 }
 
 function onTimeout(s: HdlcServerConnected, timer: HdlcTimer): Step {
@@ -490,7 +474,7 @@ function onTimeout(s: HdlcServerConnected, timer: HdlcTimer): Step {
   }
   if (timer === 'reply' && s.awaitingReply) {
     const rr = answer(s, { type: 'RR', nr: s.vr, pf: true });
-    return { state: { ...s, awaitingReply: false, lastResponse: rr }, effects: [transmit(rr)] };
+    return { state: connected(s, { awaitingReply: false, lastResponse: rr }), effects: [transmit(rr)] };
   }
   return { state: s, effects: [] };
 }

@@ -66,6 +66,7 @@ export class HdlcClientLink extends EventEmitter<ApduLinkEvents> implements Apdu
   private closed = false;
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onClose = (error: SimError | undefined): void => this.shutdown(error);
+  private readonly onWriteError = (err: unknown): void => this.log.warn({ err }, 'hdlc client: write failed');
 
   constructor(
     readonly transport: Transport,
@@ -208,9 +209,7 @@ export class HdlcClientLink extends EventEmitter<ApduLinkEvents> implements Apdu
       case 'transmit': {
         const bytes = encodeHdlcFrame(e.frame);
         this.echo?.sent(bytes);
-        this.transport
-          .write(bytes)
-          .catch((err: unknown) => this.log.warn({ err }, 'hdlc client: write failed'));
+        this.transport.write(bytes).catch(this.onWriteError);
         return;
       }
       case 'deliver':

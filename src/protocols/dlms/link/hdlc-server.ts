@@ -62,6 +62,7 @@ export class HdlcServerLink extends EventEmitter<ApduLinkEvents> implements Apdu
   private readonly cfg: HdlcServerConfig;
   private readonly framer = new HdlcFramer();
   private readonly stations = new Map<string, Station>();
+  private readonly stationList: Station[] = [];
   private readonly pending = new Pending();
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -103,6 +104,7 @@ export class HdlcServerLink extends EventEmitter<ApduLinkEvents> implements Apdu
         ),
       };
       this.stations.set(key, station);
+      this.stationList.push(station);
     }
     this.idle = new NamedTimers<'interOctet'>(this.clock, () => this.handle(this.framer.expire()));
     if (options.listen ?? true) transport.on('data', this.onData);
@@ -146,7 +148,7 @@ export class HdlcServerLink extends EventEmitter<ApduLinkEvents> implements Apdu
   send(apdu: Uint8Array, addr: LinkAddress): Promise<void> {
     if (this.closed)
       return Promise.reject(new SimError(ErrorCode.LinkDisconnected, 'HDLC server link is closed'));
-    const station = this.stations.get(hdlcAddressKey({ logical: addr.server, physical: addr.physical }));
+    const station = this.stationFor(addr.server, addr.physical);
     if (!station) {
       return Promise.reject(
         new SimError(
@@ -161,7 +163,9 @@ export class HdlcServerLink extends EventEmitter<ApduLinkEvents> implements Apdu
       );
     }
     const { id, promise } = this.pending.add();
-    this.step(station, { kind: 'send', id, apdu: Buffer.from(apdu) });
+    // No copy here: the state machine copies the APDU (behind its LLC header) before returning.
+    const view = Buffer.isBuffer(apdu) ? apdu : Buffer.from(apdu.buffer, apdu.byteOffset, apdu.byteLength);
+    this.step(station, { kind: 'send', id, apdu: view });
     return promise;
   }
 
@@ -191,13 +195,20 @@ export class HdlcServerLink extends EventEmitter<ApduLinkEvents> implements Apdu
       }
       const rx = serverInputFromRaw(o.bytes);
       if (!rx) continue;
-      const station = this.stations.get(hdlcAddressKey(rx.dest));
+      const station = this.stationFor(rx.dest.logical, rx.dest.physical);
       if (!station) {
         this.log.debug({ dest: hdlcAddressKey(rx.dest) }, 'hdlc: frame for another address');
         continue;
       }
       this.step(station, rx.input);
     }
+  }
+
+  /** The station of a server address (a line has one or a few: a scan beats a keyed map). */
+  private stationFor(logical: number, physical: number | undefined): Station | undefined {
+    for (const s of this.stationList)
+      if (s.address.logical === logical && s.address.physical === physical) return s;
+    return undefined;
   }
 
   private addressOf(station: Station, state: HdlcServerState): LinkAddress {
@@ -217,15 +228,19 @@ export class HdlcServerLink extends EventEmitter<ApduLinkEvents> implements Apdu
     for (const e of effects) this.run(station, e, before, state);
   }
 
+  private write(bytes: Buffer): void {
+    this.lastWrite = this.transport.write(bytes).catch(this.onWriteError);
+  }
+
+  private readonly onWriteError = (err: unknown): void => {
+    this.log.warn({ err }, 'hdlc: write failed');
+  };
+
   private run(station: Station, e: HdlcEffect, before: HdlcServerState, after: HdlcServerState): void {
     switch (e.kind) {
-      case 'transmit': {
-        const bytes = encodeHdlcFrame(e.frame);
-        this.lastWrite = this.transport.write(bytes).catch((err: unknown) => {
-          this.log.warn({ err }, 'hdlc: write failed');
-        });
+      case 'transmit':
+        this.write(encodeHdlcFrame(e.frame));
         return;
-      }
       case 'deliver': {
         const addr = this.addressOf(station, after.mode === 'NRM' ? after : before);
         this.emit('apdu', e.apdu, e.from ? { ...addr, client: e.from.logical } : addr);

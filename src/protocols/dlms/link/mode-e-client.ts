@@ -26,6 +26,11 @@ export interface ModeESignOnOptions {
   readonly wakeUp?: boolean | { readonly nuls?: number; readonly pauseMs?: number };
   readonly identTimeoutMs?: number;
   readonly switchDelayMs?: number;
+  /**
+   * Least time between the end of the identification and our option select: a meter may not
+   * listen again before its reaction time has passed (hardware presets carry it; default 0).
+   */
+  readonly reactionMs?: number;
   readonly clock?: Clock;
 }
 
@@ -104,6 +109,7 @@ export async function signOnModeE(
       if (want < offered.baudRate) z = options.baudChar;
     }
     const baudRate = MODE_C_BAUD[z]!;
+    if (options.reactionMs) await clock.sleep(options.reactionMs);
     await write(encodeIec21Message(modeEAck(z)));
     await clock.sleep(options.switchDelayMs ?? 250);
     const line = hdlcLine(baudRate);

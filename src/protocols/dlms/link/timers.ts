@@ -1,8 +1,17 @@
-import type { Clock, TimerHandle } from '../../../core/clock';
+import type { Clock } from '../../../core/clock';
+import { Deadline } from '../../../core/deadline';
 
-/** Named one-shot timers on the injectable Clock, as the state machines' effects ask for them. */
+/**
+ * Named one-shot timers on the injectable Clock, as the state machines' effects ask for them.
+ *
+ * Each name is a Deadline (src/core/deadline.ts): the links restart their inactivity / response
+ * timers on every frame, so start() and stop() only move a deadline while one clock timer per
+ * name stays armed; the timer fires exactly when the last start() said, as with a
+ * clearTimeout/setTimeout pair per restart, at a fraction of the cost (a GET over HDLC used to
+ * clear and set four timers on each side).
+ */
 export class NamedTimers<T extends string> {
-  private readonly handles = new Map<T, TimerHandle>();
+  private readonly slots = new Map<T, Deadline>();
 
   constructor(
     private readonly clock: Clock,
@@ -10,29 +19,22 @@ export class NamedTimers<T extends string> {
   ) {}
 
   start(timer: T, ms: number): void {
-    this.stop(timer);
-    const h = this.clock.setTimeout(() => {
-      if (this.handles.get(timer) !== h) return;
-      this.handles.delete(timer);
-      this.fire(timer);
-    }, ms);
-    this.handles.set(timer, h);
+    let slot = this.slots.get(timer);
+    if (!slot) this.slots.set(timer, (slot = new Deadline(this.clock, () => this.fire(timer))));
+    slot.arm(ms);
   }
 
   stop(timer: T): void {
-    const h = this.handles.get(timer);
-    if (h) {
-      this.clock.clearTimeout(h);
-      this.handles.delete(timer);
-    }
+    this.slots.get(timer)?.stop();
   }
 
+  /** Stop every timer and release the clock's timers (the owner is closing). */
   stopAll(): void {
-    for (const t of [...this.handles.keys()]) this.stop(t);
+    for (const slot of this.slots.values()) slot.cancel();
   }
 
   running(timer: T): boolean {
-    return this.handles.has(timer);
+    return this.slots.get(timer)?.armed ?? false;
   }
 }
 

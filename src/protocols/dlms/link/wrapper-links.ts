@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '../../../core/clock';
 import { ErrorCode, SimError } from '../../../core/errors';
 import { silentLogger, type Logger } from '../../../core/logger';
 import type { Transport } from '../../../transport/types';
-import { encodeWrapperFrame, type WrapperFrame } from '../wrapper/header';
+import { encodeWrapperFrame, type WrapperFrame, type WrapperFrameOut } from '../wrapper/header';
 import { WrapperFramer, type WrapperFramerOutput } from '../wrapper/framer';
 import { NamedTimers } from './timers';
 import type { ApduClientLink, ApduLink, ApduLinkEvents, LinkAddress } from './types';
@@ -49,7 +49,7 @@ abstract class WrapperLinkBase extends EventEmitter<ApduLinkEvents> {
 
   protected abstract accept(frame: WrapperFrame): LinkAddress | undefined;
 
-  protected write(frame: WrapperFrame): Promise<void> {
+  protected write(frame: WrapperFrameOut): Promise<void> {
     if (this.closed)
       return Promise.reject(new SimError(ErrorCode.LinkDisconnected, 'wrapper link is closed'));
     let bytes: Buffer;
@@ -116,7 +116,7 @@ export class WrapperServerLink extends WrapperLinkBase implements ApduLink {
 
   /** Reply: source = the server logical device, destination = the client (GXPY getWrapperFrame). */
   send(apdu: Uint8Array, addr: LinkAddress): Promise<void> {
-    return this.write({ source: addr.server, dest: addr.client, apdu: Buffer.from(apdu) });
+    return this.write({ source: addr.server, dest: addr.client, apdu });
   }
 }
 
@@ -153,6 +153,6 @@ export class WrapperClientLink extends WrapperLinkBase implements ApduClientLink
 
   send(apdu: Uint8Array, addr?: LinkAddress): Promise<void> {
     const a = addr ?? this.address;
-    return this.write({ source: a.client, dest: a.server, apdu: Buffer.from(apdu) });
+    return this.write({ source: a.client, dest: a.server, apdu });
   }
 }

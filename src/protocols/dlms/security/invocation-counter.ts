@@ -25,6 +25,12 @@ export interface InvocationCounterStore {
   getLastIc(scope: CounterScope): number | undefined;
   /** Record an accepted IC. Called only after the APDU passed every check. */
   setLastIc(scope: CounterScope, ic: number): void;
+  /**
+   * Make every recorded IC durable. A store may hold records back so that they travel with the
+   * next commit (e.g. the server's own counter for the answer); the server calls this before
+   * any answer leaves, so no answer is sent for a request whose IC could be forgotten.
+   */
+  flush?(): void;
 }
 
 /** One scope's counter, as HLS-GMAC verification and senders use it. */

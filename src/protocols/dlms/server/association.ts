@@ -164,6 +164,11 @@ export function evaluateAarq(input: AarqInput): AarqOutcome {
       : reject(input, D['authentication-mechanism-name-not-recognised'], 'mechanism');
   }
 
+  // Lock-out refuses every authenticated mechanism alike (modelled: docs/dlms.md has no
+  // lock-out rule; the profile's security.lockout says when, the device counts the failures).
+  if (mechanism !== 'none' && a.lockedOut?.())
+    return reject(input, D['authentication-failure'], 'locked-out');
+
   const auth = aarq.callingAuthenticationValue;
   let ctos: Buffer | undefined;
   if (mechanism === 'low') {

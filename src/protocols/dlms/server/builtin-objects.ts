@@ -1,3 +1,4 @@
+import { isSimError } from '../../../core/errors';
 import { conformanceToBits } from '../apdu/conformance';
 import { parseObis } from '../apdu/obis';
 import { axdr } from '../axdr/builders';
@@ -116,7 +117,7 @@ export function securitySetupObject(ld: LogicalDeviceConfig, s: SecuritySetupCon
     if (!isSecurityPolicyV0(requested) || !canActivatePolicy(s.policy(), requested)) return refuse('other');
     await s.activatePolicy(requested);
   };
-  const keyTransfer: MethodHandler = async (params) => {
+  const keyTransfer: MethodHandler = async (params, ctx) => {
     if (!s.installKeys || params === undefined) return refuse('read-write-denied');
     let entries;
     try {
@@ -131,7 +132,13 @@ export function securitySetupObject(ld: LogicalDeviceConfig, s: SecuritySetupCon
       // Wrong master key, altered data or a repeated key id: nothing is installed.
       return refuse('other');
     }
-    await s.installKeys(keys);
+    try {
+      await s.installKeys(keys, ctx.association.name);
+    } catch (e) {
+      // Modelled: a device that cannot take these keys (no such key, storage refused) says "other".
+      if (isSimError(e)) return refuse('other');
+      throw e;
+    }
   };
   return {
     classId: ClassId.SecuritySetup,

@@ -23,6 +23,12 @@ export interface AssociationConfig {
   readonly mechanism: AuthMechanism;
   /** LLS password; a getter so that a changed secret applies at once. */
   readonly secret?: Uint8Array | (() => Uint8Array);
+  /**
+   * True while the device refuses authentication (lock-out after repeated failures): an LLS or
+   * HLS AARQ is then rejected authentication-failure whatever it presents, and a pending HLS
+   * proof fails. Absent = never locked.
+   */
+  readonly lockedOut?: () => boolean;
   /** Durably change the LLS secret (Association LN attribute 7 / method 2); absent = refused. */
   readonly changeSecret?: (secret: Buffer) => Promise<void>;
   /** Application contexts accepted (default ['LN'], or ['LN-ciphered'] when a security setup is named). */
@@ -41,8 +47,12 @@ export interface SecuritySetupConfig {
   readonly activatePolicy?: (policy: SecurityPolicyV0Value) => Promise<void>;
   /** The server's system title and keys, read at every use so installed keys apply at once. */
   readonly keys: () => KeySet;
-  /** Durably install keys from key_transfer; after it resolves keys() returns them. */
-  readonly installKeys?: (keys: readonly TransferredKey[]) => Promise<void>;
+  /**
+   * Durably install keys from key_transfer (`association`: who asked); after it resolves keys()
+   * returns them. A rejection (e.g. a key id the device has no key for) installs nothing and is
+   * answered `other`.
+   */
+  readonly installKeys?: (keys: readonly TransferredKey[], association: string) => Promise<void>;
   /** The server's own sending IC (durable; first use 1). */
   readonly ownCounter: InvocationCounterGuard;
   /** Last ICs accepted from clients (durable). */

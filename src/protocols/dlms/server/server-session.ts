@@ -134,12 +134,24 @@ export class ServerSession implements SessionHooks {
   async handle(bytes: Buffer): Promise<Buffer | undefined> {
     try {
       const out = await this.dispatch(bytes);
-      return out === undefined ? undefined : Buffer.isBuffer(out) ? out : encodeApdu(out);
+      const answer = out === undefined ? undefined : Buffer.isBuffer(out) ? out : encodeApdu(out);
+      this.flushCounters();
+      return answer;
     } catch (e) {
       const error = toSimError(e, ErrorCode.ServiceError);
       this.emit({ kind: 'fault', error, where: 'session' });
+      try {
+        this.flushCounters();
+      } catch (f) {
+        this.emit({ kind: 'fault', error: toSimError(f, ErrorCode.ServiceError), where: 'counters' });
+      }
       return encodeApdu(exception('service-not-allowed', 'other'));
     }
+  }
+
+  /** Accepted client ICs become durable before any answer leaves (replay protection across restarts). */
+  private flushCounters(): void {
+    for (const s of this.device.security.values()) s.peerCounters.flush?.();
   }
 
   private async dispatch(bytes: Buffer): Promise<Apdu | Buffer | undefined> {
@@ -374,6 +386,17 @@ export class ServerSession implements SessionHooks {
     const sec = this.securityOf(s.assoc);
     const clientTitle = s.assoc.clientSystemTitle;
     if (!sec || !clientTitle) {
+      this.setState(afterHlsReply(s, false));
+      return Promise.resolve(undefined);
+    }
+    if (s.assoc.config.lockedOut?.()) {
+      this.emit({
+        kind: 'hls-failed',
+        association: s.assoc.config.name,
+        error: new SimError(ErrorCode.SessionAuthFailed, 'HLS proof refused: the device is locked out', {
+          reason: 'locked-out',
+        }),
+      });
       this.setState(afterHlsReply(s, false));
       return Promise.resolve(undefined);
     }

@@ -21,8 +21,10 @@ export interface WrapperFramerOptions {
   readonly maxApduLength?: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class WrapperFramer {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private readonly maxApdu: number;
 
   constructor(options: WrapperFramerOptions = {}) {
@@ -34,7 +36,10 @@ export class WrapperFramer {
   }
 
   push(chunk: Uint8Array): WrapperFramerOutput[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
+    // Scanned in place when nothing is buffered: frames and any remainder are copied out.
+    this.buf = this.buf.length
+      ? Buffer.concat([this.buf, chunk])
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     return this.scan(0);
   }
 
@@ -95,7 +100,7 @@ export class WrapperFramer {
       out.push({ kind: 'discarded', bytes: Buffer.from(b.subarray(p)), reason: 'bad-version' });
       p = b.length;
     }
-    this.buf = p >= b.length ? Buffer.alloc(0) : Buffer.from(b.subarray(p));
+    this.buf = p >= b.length ? EMPTY : Buffer.from(b.subarray(p));
     return out;
   }
 }

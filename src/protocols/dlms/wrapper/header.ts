@@ -29,6 +29,13 @@ export interface WrapperFrame {
   readonly apdu: Buffer;
 }
 
+/** A frame to encode: the APDU may be any byte view (it is copied into the frame). */
+export interface WrapperFrameOut {
+  readonly source: number;
+  readonly dest: number;
+  readonly apdu: Uint8Array;
+}
+
 export function encodeWrapperHeader(h: WrapperHeader): Buffer {
   return new ByteWriter(WRAPPER_HEADER_LENGTH)
     .u16be(h.version)
@@ -50,7 +57,7 @@ export function decodeWrapperHeader(bytes: Uint8Array): WrapperHeader {
   return h;
 }
 
-export function encodeWrapperFrame(f: WrapperFrame): Buffer {
+export function encodeWrapperFrame(f: WrapperFrameOut): Buffer {
   if (f.apdu.length > 0xffff) {
     throw new SimError(
       ErrorCode.EncodeTooLarge,
@@ -60,10 +67,14 @@ export function encodeWrapperFrame(f: WrapperFrame): Buffer {
       },
     );
   }
-  return Buffer.concat([
-    encodeWrapperHeader({ version: WRAPPER_VERSION, source: f.source, dest: f.dest, length: f.apdu.length }),
-    f.apdu,
-  ]);
+  // One buffer, header written in place (the answer path of every wrapper request).
+  const out = Buffer.allocUnsafe(WRAPPER_HEADER_LENGTH + f.apdu.length);
+  out.writeUInt16BE(WRAPPER_VERSION, 0);
+  out.writeUInt16BE(f.source, 2);
+  out.writeUInt16BE(f.dest, 4);
+  out.writeUInt16BE(f.apdu.length, 6);
+  out.set(f.apdu, WRAPPER_HEADER_LENGTH);
+  return out;
 }
 
 /** Decode one complete frame: header (version 1) and exactly `length` APDU octets. */
