@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isSimError, layerOf } from '../core/errors';
+import { registerCapture } from './commands/capture';
 import { registerClear } from './commands/clear';
 import { registerDemo } from './commands/demo';
 import { registerFarm } from './commands/farm';
@@ -33,6 +34,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerFarm(program, io, setExit);
   registerSweep(program, io, setExit);
   registerDemo(program, io, setExit);
+  registerCapture(program, io, setExit);
   return program;
 }
 

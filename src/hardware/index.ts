@@ -48,3 +48,4 @@ export {
   type PortsReportOptions,
   type PortKind,
 } from './ports-report';
+export { presetConnection, presetResolver, type PresetConnection } from './preset-connect';

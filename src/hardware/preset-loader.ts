@@ -6,9 +6,10 @@ import { presetFileSchema, type PresetFile, type UsbIdEntry } from './preset-sch
 
 /**
  * Loading hardware presets: one YAML file per preset in a directory, `<id>.yaml`. Loading is
- * synchronous on purpose: the transport URI parser is synchronous and resolves `?preset=NAME`
- * through resolvePreset. Every fault becomes one SimError (ConfigInvalid) naming the file, the
- * line, the path inside the file and the reason, e.g.
+ * synchronous on purpose: `?preset=NAME` is resolved through a synchronous resolver
+ * (presetResolver in preset-connect.ts, called by the transport's connect()). Every fault
+ * becomes one SimError (ConfigInvalid) naming the file, the line, the path inside the file and
+ * the reason, e.g.
  *   `hardware/presets/ftdi.yaml:7: invalid hardware preset: usb.0.vendorId: expected 4 hex digits`.
  */
 

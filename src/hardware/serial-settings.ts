@@ -160,8 +160,9 @@ export function presetTimeouts<P extends PresetProtocol>(
 
 /**
  * The serial: URI query params (src/transport/uri.ts grammar) for settings: baud, databits,
- * parity, stopbits, and rts/dtr when the preset sets them. Echo is not a URI param there (the
- * URI's `echo` emulates one), so it stays with the client.
+ * parity, stopbits, and rts/dtr when the preset sets them. Echo is left out: the URI's `echo`
+ * emulates one, and cancelling it is `echocancel=1`, which `?preset=` sets from the preset
+ * (preset-connect.ts).
  */
 export function serialUriParams(settings: PresetSerialSettings): Record<string, string> {
   const params: Record<string, string> = {

@@ -39,6 +39,8 @@ export interface BoundTable {
   /** Right to read / write it, as ST44 describes it. */
   access: EngineAccess;
   writable: boolean;
+  /** A `raw` table: served as these bytes (layout: one BINARY field, RAW). */
+  raw?: Buffer;
 }
 
 export interface BoundParam {
@@ -71,6 +73,8 @@ export interface BoundProcedure {
 export interface BoundStandardTable {
   ref: WireRef;
   access: EngineAccess;
+  /** A `raw` standard table: served as these bytes. */
+  raw?: Buffer;
 }
 
 export interface C1219Map {
@@ -141,6 +145,19 @@ function ref(p: FirmwareProfile, kind: WireKind, id: string | number, path: stri
 
 function bindTable(p: FirmwareProfile, t: TableSpec, i: number): BoundTable {
   const r = ref(p, 'MT', t.id, `c1219.tables[${i}].id`);
+  if (t.raw !== undefined) {
+    // Opaque (captured) table: its bytes as they were read, no model path behind them.
+    const raw = Buffer.from(t.raw.hex, 'hex');
+    return {
+      spec: t,
+      ref: r,
+      layout: { id: r.wireId, name: t.name, fields: [{ name: 'RAW', type: 'BINARY', size: raw.length }] },
+      fields: [],
+      access: engineAccess(p, t.read, []),
+      writable: false,
+      raw,
+    };
+  }
   const fields: BoundField[] = t.fields.map((f, j) => {
     const def = scalar(f);
     if (f.source === undefined) return { spec: f, def };
@@ -219,6 +236,7 @@ export function c1219Map(p: FirmwareProfile): C1219Map {
   const standardTables = m.standardTables.map((t, i) => ({
     ref: ref(p, 'ST', t.id, `c1219.standardTables[${i}].id`),
     access: engineAccess(p, t.read, t.write),
+    ...(t.raw !== undefined ? { raw: Buffer.from(t.raw.hex, 'hex') } : {}),
   }));
   const sources = new Map<string, { table: BoundTable; field: BoundField }>();
   for (const table of tables)

@@ -155,7 +155,7 @@ export class C1219Binding extends TypedEmitter<C1219BindingEvents> implements Ta
     const tableAccess: Record<number, (typeof this.map.standardTables)[number]['access']> = {};
     for (const st of this.map.standardTables) {
       const n = st.ref.number;
-      if (!ENGINE_STANDARD_TABLES.has(n) && !BOUND_STANDARD_TABLES.has(n))
+      if (!ENGINE_STANDARD_TABLES.has(n) && !BOUND_STANDARD_TABLES.has(n) && !st.raw)
         throw new SimError(
           ErrorCode.ProfileIncompatible,
           `${profile.id}: ${st.ref.label} is listed, but the C12.19 binding serves no data for it`,
@@ -183,6 +183,21 @@ export class C1219Binding extends TypedEmitter<C1219BindingEvents> implements Ta
       logger: options.logger ?? silentLogger,
     });
     for (const st of this.map.standardTables) {
+      const raw = st.raw;
+      if (raw && !ENGINE_STANDARD_TABLES.has(st.ref.number)) {
+        // A captured table (docs/capture.md): its bytes as they were read.
+        this.engine.registerTable({
+          id: st.ref.wireId,
+          layout: {
+            id: st.ref.wireId,
+            name: st.ref.label,
+            fields: [{ name: 'RAW', type: 'BINARY', size: raw.length }],
+          },
+          access: st.access,
+          read: () => Buffer.from(raw),
+        });
+        continue;
+      }
       if (!BOUND_STANDARD_TABLES.has(st.ref.number)) continue;
       const layout = standardTableLayout(st.ref.number, this.map.context);
       this.engine.registerTable({
@@ -213,7 +228,8 @@ export class C1219Binding extends TypedEmitter<C1219BindingEvents> implements Ta
       id: t.ref.wireId,
       layout: t.layout,
       access: t.access,
-      read: () => encodeTableRecord(t, this.meter.state, this.meter.now(), this.vc),
+      read: () =>
+        t.raw ? Buffer.from(t.raw) : encodeTableRecord(t, this.meter.state, this.meter.now(), this.vc),
       ...(t.writable
         ? {
             write: (record, info) =>

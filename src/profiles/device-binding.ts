@@ -22,11 +22,27 @@ export function deviceBehaviour(p: FirmwareProfile): DeviceBehaviour {
   };
 }
 
-/** The raw secret bytes of an access level (unpadded; the protocol pads). */
-export function secretBytes(level: AccessLevelSpec): Buffer {
-  return 'hex' in level.secret
-    ? Buffer.from(level.secret.hex, 'hex')
-    : Buffer.from(level.secret.ascii, 'latin1');
+/**
+ * The raw secret bytes of an access level (unpadded; the protocol pads). An `env` secret is read
+ * from that environment variable now: printable ASCII, or `hex:` and hex bytes (docs/capture.md).
+ * Throws ConfigInvalid naming the variable when it is unset or malformed.
+ */
+export function secretBytes(level: AccessLevelSpec, env: NodeJS.ProcessEnv = process.env): Buffer {
+  const s = level.secret;
+  if ('hex' in s) return Buffer.from(s.hex, 'hex');
+  if ('ascii' in s) return Buffer.from(s.ascii, 'latin1');
+  const v = env[s.env];
+  const hex = v?.startsWith('hex:') ? v.slice(4) : undefined;
+  const ok =
+    v !== undefined &&
+    (hex !== undefined ? /^(?:[0-9a-fA-F]{2}){1,64}$/.test(hex) : /^[\x20-\x7e]{1,64}$/.test(v));
+  if (!ok)
+    throw new SimError(
+      ErrorCode.ConfigInvalid,
+      `access level ${level.name}: its secret comes from $${s.env}, which is ${v === undefined ? 'not set' : 'not 1–64 printable characters or hex:<bytes>'}`,
+      { level: level.name, variable: s.env },
+    );
+  return hex !== undefined ? Buffer.from(hex, 'hex') : Buffer.from(v, 'latin1');
 }
 
 export function defaultSecrets(p: FirmwareProfile): Record<string, string> {

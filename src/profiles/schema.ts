@@ -62,7 +62,10 @@ export const tableSchema = z.strictObject({
   description: z.string().optional(),
   read: accessSchema,
   write: accessSchema.default([]),
-  fields: z.array(fieldSchema).min(1),
+  /** The layout; empty for a `raw` table. */
+  fields: z.array(fieldSchema).default([]),
+  /** Opaque table: these bytes, served as they are (a captured table whose layout is unknown). */
+  raw: z.strictObject({ hex: z.string().regex(/^(?:[0-9a-fA-F]{2})+$/, 'hex bytes') }).optional(),
 });
 export type TableSpec = z.infer<typeof tableSchema>;
 
@@ -95,11 +98,17 @@ export const standardTableSchema = z.strictObject({
   id: tableIdSchema('ST'),
   read: accessSchema,
   write: accessSchema.default([]),
+  /** Served as these bytes (a captured table the binding has no data for; docs/capture.md). */
+  raw: z.strictObject({ hex: z.string().regex(/^(?:[0-9a-fA-F]{2})+$/, 'hex bytes') }).optional(),
 });
+export type StandardTableSpec = z.infer<typeof standardTableSchema>;
 
 const secretSchema = z.union([
   z.strictObject({ hex: z.string().regex(/^(?:[0-9a-fA-F]{2}){1,64}$/, 'hex bytes') }),
   z.strictObject({ ascii: z.string().regex(/^[\x20-\x7e]{1,64}$/, 'printable ASCII, 1–64 characters') }),
+  // Supplied at run time (a captured profile never holds a secret; docs/capture.md): the value
+  // of this environment variable, printable ASCII or `hex:` followed by hex bytes.
+  z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
 ]);
 
 export const accessLevelSchema = z.strictObject({
@@ -238,6 +247,29 @@ export const profileSchema = z.strictObject({
   modelled: z.array(z.strictObject({ path: z.string().min(1), reason: z.string().min(1) })).default([]),
   /** Values backed by a public source. */
   facts: z.array(z.strictObject({ path: z.string().min(1), source: z.string().min(1) })).default([]),
+  /** Values read from a meter by `smets1-sim capture` (docs/capture.md). */
+  captured: z.array(z.strictObject({ path: z.string().min(1), source: z.string().min(1) })).default([]),
+  /** How the profile was captured, and what could not be (docs/capture.md). */
+  capture: z
+    .strictObject({
+      at: z.string().min(1),
+      stack: z.enum(['c1218', 'dlms']),
+      /** The profile whose layouts decoded the meter's data; null = none known. */
+      base: z.string().nullable(),
+      /** Access level (C12.18) or association (DLMS) the capture ran as. */
+      as: z.string().min(1),
+      /** Items the meter refused or failed to answer, with its error. */
+      unreadable: z.array(z.strictObject({ item: z.string().min(1), error: z.string().min(1) })).default([]),
+      /** Items read but not reproduced by this profile, with why. */
+      notReproduced: z
+        .array(z.strictObject({ item: z.string().min(1), reason: z.string().min(1) }))
+        .default([]),
+      /** Secrets left out: the profile path and the environment variable that supplies each. */
+      secretsOmitted: z
+        .array(z.strictObject({ path: z.string().min(1), supplyWith: z.string().min(1) }))
+        .default([]),
+    })
+    .optional(),
 });
 
 export type FirmwareProfile = z.infer<typeof profileSchema>;

@@ -5,6 +5,7 @@
  * procedure actions and parameters match device operations, modelled/fact paths resolve.
  */
 import { modelPathSpec, type ModelPathSpec } from '../device/model-paths';
+import { ENGINE_STANDARD_TABLES } from './c1219-binding-standard';
 import { dlmsSemanticIssues } from './dlms-binding-semantic';
 import { actionSpec, type ArgKind } from './procedure-actions';
 import {
@@ -307,7 +308,9 @@ class Checker {
           `group bit ${l.group} already used by ${p.accessLevels[groups.get(l.group)!]!.name}`,
         );
       groups.set(l.group, i);
-      const bytes = 'hex' in l.secret ? l.secret.hex.length / 2 : l.secret.ascii.length;
+      // An `env` secret is supplied at run time; its length is checked then.
+      const bytes =
+        'hex' in l.secret ? l.secret.hex.length / 2 : 'ascii' in l.secret ? l.secret.ascii.length : 0;
       if (p.protocol.stack === 'c1218' && bytes > 20)
         this.issue(['accessLevels', i, 'secret'], `C12.18 passwords are 20 bytes; this secret is ${bytes}`);
     });
@@ -321,10 +324,25 @@ class Checker {
 
     if (p.c1219) {
       const m = p.c1219;
-      this.wireIds('ST', m.standardTables, ['c1219', 'standardTables'], KNOWN_STANDARD_TABLES);
+      // A raw (captured) standard table may carry any number; the engine's own tables cannot be raw.
+      const rawIds = m.standardTables.filter((t) => t.raw !== undefined).map((t) => parseWireRef('ST', t.id));
+      const known = new Set([
+        ...KNOWN_STANDARD_TABLES,
+        ...rawIds.flatMap((r) => (typeof r === 'string' ? [] : [r.number])),
+      ]);
+      this.wireIds('ST', m.standardTables, ['c1219', 'standardTables'], known);
       m.standardTables.forEach((t, i) => {
         this.access(t.read, ['c1219', 'standardTables', i, 'read']);
         this.access(t.write, ['c1219', 'standardTables', i, 'write']);
+        if (t.raw === undefined) return;
+        const r = parseWireRef('ST', t.id);
+        if (typeof r !== 'string' && ENGINE_STANDARD_TABLES.has(r.number))
+          this.issue(
+            ['c1219', 'standardTables', i, 'raw'],
+            `${r.label} is built by the table engine; it cannot be raw`,
+          );
+        if (t.write === 'any' || t.write.length > 0)
+          this.issue(['c1219', 'standardTables', i, 'write'], 'a raw table is read-only');
       });
       this.wireIds('MT', m.tables, ['c1219', 'tables']);
       m.tables.forEach((t, i) => {
@@ -332,6 +350,12 @@ class Checker {
         this.access(t.read, [...tp, 'read']);
         this.access(t.write, [...tp, 'write']);
         const writable = t.write === 'any' || t.write.length > 0;
+        if (t.raw !== undefined && t.fields.length > 0)
+          this.issue([...tp, 'raw'], 'a raw table has no fields: give raw or fields, not both');
+        if (t.raw === undefined && t.fields.length === 0)
+          this.issue([...tp, 'fields'], 'a table needs fields (or raw bytes)');
+        if (t.raw !== undefined && writable)
+          this.issue([...tp, 'write'], 'a raw table is read-only: its bytes map to no model path');
         const fieldNames = new Set<string>();
         t.fields.forEach((f, j) => {
           if (fieldNames.has(f.name))
@@ -359,6 +383,10 @@ class Checker {
         this.issue(['facts', i, 'path'], `"${entry.path}" does not name anything in this profile`);
       if (modelled.has(entry.path))
         this.issue(['facts', i, 'path'], `"${entry.path}" is also listed as modelled`);
+    });
+    p.captured.forEach((entry, i) => {
+      if (resolveProfilePath(p, entry.path) === undefined)
+        this.issue(['captured', i, 'path'], `"${entry.path}" does not name anything in this profile`);
     });
     return this.issues;
   }

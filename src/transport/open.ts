@@ -3,7 +3,9 @@ import { ErrorCode, SimError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/logger';
 import { SingleConnectionListener } from './base';
 import { LineListener, withLine } from './line';
+import { withEchoCancel } from './line-echo';
 import { isEmulationActive, type LineEmulation } from './line-options';
+import { resolveLinePreset, type PresetResolver } from './line-preset';
 import { connectMem, listenMem } from './mem';
 import { createPty } from './pty';
 import { openSerial } from './serial';
@@ -23,6 +25,12 @@ export interface TransportOptions {
   logger?: Logger;
   /** Overrides for the URI's line emulation params. */
   emulation?: Partial<LineEmulation>;
+  /**
+   * Looks up `?preset=NAME` (serial:, and the client end of pty:). The transport cannot read
+   * hardware presets itself (it sits below src/hardware); `presetResolver(protocol)` from
+   * src/hardware is the usual one. Without it a URI naming a preset is refused.
+   */
+  preset?: PresetResolver;
 }
 
 function describe(uri: string | TransportDescriptor): TransportDescriptor {
@@ -75,15 +83,26 @@ async function openClient(d: TransportDescriptor, options: TransportOptions): Pr
   }
 }
 
+function withEmulation(t: Transport, d: TransportDescriptor, options: TransportOptions): Transport {
+  const emulation = emulationOf(d, options);
+  return isEmulationActive(emulation) ? withLine(t, emulation, options.clock, options.logger) : t;
+}
+
 /** Open the client side of a transport URI. Rejects with a SimError naming the URI. */
 export async function connect(
   uri: string | TransportDescriptor,
   options: TransportOptions = {},
 ): Promise<Transport> {
-  const d = describe(uri);
-  const t = await openClient(d, options);
-  const emulation = emulationOf(d, options);
-  return isEmulationActive(emulation) ? withLine(t, emulation, options.clock, options.logger) : t;
+  const d = resolveLinePreset(describe(uri), options.preset);
+  const t = withEmulation(await openClient(d, options), d, options);
+  // Outermost: the canceller must see our writes as we make them and what the line (real or
+  // emulated, `echo=local`) gives back.
+  if (!d.echoCancel) return t;
+  return withEchoCancel(t, {
+    ...(d.echoWaitMs !== undefined ? { waitMs: d.echoWaitMs } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
 }
 
 async function openServer(d: TransportDescriptor, options: TransportOptions): Promise<Listener> {
@@ -124,7 +143,16 @@ export async function listen(
   uri: string | TransportDescriptor,
   options: TransportOptions = {},
 ): Promise<Listener> {
-  const d = describe(uri);
+  const asked = describe(uri);
+  if (asked.scheme === 'pty' && asked.preset)
+    throw wrongSide(
+      asked,
+      'preset= applies to the side that opens the pty link (connect), not to pty: listen',
+    );
+  // A meter hears no echo of its own answers (a probe reflects the client's light only), so a
+  // preset's echo is ignored here and an explicit echocancel=1 is a mistake.
+  if (asked.echoCancel) throw wrongSide(asked, 'echocancel=1 is for the client side (connect), not listen');
+  const d = resolveLinePreset(asked, options.preset);
   const l = await openServer(d, options);
   const emulation = emulationOf(d, options);
   return isEmulationActive(emulation) ? new LineListener(l, emulation, options.clock, options.logger) : l;

@@ -1,5 +1,7 @@
 import { ErrorCode, SimError } from '../core/errors';
+import { DEFAULT_ECHO_WAIT_MS } from './line-echo';
 import { defaultEmulation, type EchoMode, type FaultDirection, type LineEmulation } from './line-options';
+import { PRESET_KEYS, PRESET_NAME, type PresetKey } from './line-preset';
 import { DEFAULT_LINE, type LineSettings, type Parity } from './types';
 
 /**
@@ -13,7 +15,9 @@ import { DEFAULT_LINE, type LineSettings, type Parity } from './types';
  *   pty:PATH                 listen: create a pty linked at PATH; connect: open that link
  *
  * followed by `?key=value&...`. parseTransportUri and formatTransportUri are symmetric:
- * parse(format(d)) equals d, and format writes only values that differ from the defaults.
+ * parse(format(d)) equals d, and format writes only values that differ from the defaults —
+ * except under `preset=NAME` (serial, pty), where every param given explicitly is kept because
+ * it overrides the preset's value (line-preset.ts).
  */
 
 export type TransportScheme = 'mem' | 'tcp' | 'tcp-listen' | 'serial' | 'pty';
@@ -24,6 +28,17 @@ interface DescriptorBase {
   /** Serial framing; on mem/tcp/pty it only drives pacing. */
   settings: LineSettings;
   emulation: LineEmulation;
+  /** Strip the echo of our own writes (line-echo.ts); absent = off. Client side only. */
+  echoCancel?: boolean;
+  /** Slack in ms after the end of transmission before an echo is given up; absent = default. */
+  echoWaitMs?: number;
+}
+
+/** `?preset=NAME` as parsed: applied by connect()/listen() through a resolver (line-preset.ts). */
+export interface PresetRequest {
+  name: string;
+  /** Params given in the URI besides the preset; they override the preset's values. */
+  explicit: readonly PresetKey[];
 }
 
 export interface MemDescriptor extends DescriptorBase {
@@ -54,6 +69,7 @@ export interface SerialDescriptor extends DescriptorBase {
   control: { rts?: boolean; dtr?: boolean };
   /** Take an exclusive lock on the device (serialport's `lock`). */
   lock: boolean;
+  preset?: PresetRequest;
 }
 
 export interface PtyDescriptor extends DescriptorBase {
@@ -61,6 +77,8 @@ export interface PtyDescriptor extends DescriptorBase {
   path: string;
   /** How often the listener reads the baud the client set, in ms; 0 = only on received data. */
   baudPollMs: number;
+  /** Connect side only: the client end of a pty link is opened like a serial port. */
+  preset?: PresetRequest;
 }
 
 export type TransportDescriptor =
@@ -89,6 +107,8 @@ const LINE_PARAMS = [
   'gaprate',
   'seed',
   'faults',
+  'echocancel',
+  'echowait',
 ] as const;
 
 /** Params each scheme accepts, in the order formatTransportUri writes them. */
@@ -96,8 +116,8 @@ const PARAMS_BY_SCHEME: Record<TransportScheme, readonly string[]> = {
   mem: [...LINE_PARAMS, 'chunk'],
   tcp: [...LINE_PARAMS, 'timeout'],
   'tcp-listen': [...LINE_PARAMS],
-  serial: [...LINE_PARAMS, 'rts', 'dtr', 'lock'],
-  pty: [...LINE_PARAMS, 'baudpoll'],
+  serial: [...LINE_PARAMS, 'rts', 'dtr', 'lock', 'preset'],
+  pty: [...LINE_PARAMS, 'baudpoll', 'preset'],
 };
 
 const PARITIES: readonly Parity[] = ['none', 'even', 'odd', 'mark', 'space'];
@@ -167,6 +187,14 @@ class ParamReader {
     throw this.bad(key, v, '0 or 1');
   }
 
+  /** A name matching `pattern` (described as `expected` in the error). */
+  name(key: string, pattern: RegExp, expected: string): string | undefined {
+    const v = this.take(key);
+    if (v === undefined) return undefined;
+    if (!pattern.test(v)) throw this.bad(key, v, expected);
+    return v;
+  }
+
   oneOf<T extends string>(
     key: string,
     options: readonly T[],
@@ -232,6 +260,25 @@ function readLine(
   return { settings, emulation };
 }
 
+/** echocancel / echowait, canonical: absent when they say the default (unless under a preset). */
+function readEchoCancel(
+  p: ParamReader,
+  underPreset: boolean,
+): Pick<DescriptorBase, 'echoCancel' | 'echoWaitMs'> {
+  const on = p.bool('echocancel');
+  const wait = p.int('echowait', 0, MAX_DELAY_MS);
+  return {
+    ...(on === true || (on === false && underPreset) ? { echoCancel: on } : {}),
+    ...(wait !== undefined && wait !== DEFAULT_ECHO_WAIT_MS ? { echoWaitMs: wait } : {}),
+  };
+}
+
+function readPreset(p: ParamReader, given: ReadonlyMap<string, string>): PresetRequest | undefined {
+  const name = p.name('preset', PRESET_NAME, 'a preset name (lower-case letters, digits, dashes)');
+  if (name === undefined) return undefined;
+  return { name, explicit: PRESET_KEYS.filter((k) => given.has(k)) };
+}
+
 const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 
@@ -286,25 +333,29 @@ export function parseTransportUri(uri: string): TransportDescriptor {
   const q = afterScheme.indexOf('?');
   const body = q < 0 ? afterScheme : afterScheme.slice(0, q);
   const query = q < 0 ? '' : afterScheme.slice(q + 1);
-  const p = new ParamReader(uri, parseQuery(uri, query, scheme));
+  const given = parseQuery(uri, query, scheme);
+  const p = new ParamReader(uri, given);
   const { settings, emulation } = readLine(p, scheme);
+  const preset = scheme === 'serial' || scheme === 'pty' ? readPreset(p, given) : undefined;
+  const echo = readEchoCancel(p, preset !== undefined);
+  const extra = { ...echo, ...(preset ? { preset } : {}) };
   let d: TransportDescriptor;
   switch (scheme) {
     case 'mem': {
       const name = parsePath(uri, body, 'name');
       const chunk = p.int('chunk', 1, 0x7fffffff);
-      d = { scheme, uri: '', name, settings, emulation, ...(chunk === undefined ? {} : { chunk }) };
+      d = { scheme, uri: '', name, settings, emulation, ...echo, ...(chunk === undefined ? {} : { chunk }) };
       break;
     }
     case 'tcp': {
       const { host, port } = parseAuthority(uri, body, 1);
       const timeoutMs = p.int('timeout', 0, MAX_DELAY_MS) ?? DEFAULT_TCP_TIMEOUT_MS;
-      d = { scheme, uri: '', host, port, timeoutMs, settings, emulation };
+      d = { scheme, uri: '', host, port, timeoutMs, settings, emulation, ...echo };
       break;
     }
     case 'tcp-listen': {
       const { host, port } = parseAuthority(uri, body, 0);
-      d = { scheme, uri: '', host, port, settings, emulation };
+      d = { scheme, uri: '', host, port, settings, emulation, ...echo };
       break;
     }
     case 'serial': {
@@ -314,13 +365,13 @@ export function parseTransportUri(uri: string): TransportDescriptor {
       const control: SerialDescriptor['control'] = {};
       if (rts !== undefined) control.rts = rts;
       if (dtr !== undefined) control.dtr = dtr;
-      d = { scheme, uri: '', path, control, lock: p.bool('lock') ?? true, settings, emulation };
+      d = { scheme, uri: '', path, control, lock: p.bool('lock') ?? true, settings, emulation, ...extra };
       break;
     }
     case 'pty': {
       const path = parsePath(uri, body, 'link path');
       const baudPollMs = p.int('baudpoll', 0, MAX_DELAY_MS) ?? DEFAULT_BAUD_POLL_MS;
-      d = { scheme, uri: '', path, baudPollMs, settings, emulation };
+      d = { scheme, uri: '', path, baudPollMs, settings, emulation, ...extra };
       break;
     }
   }
@@ -339,11 +390,15 @@ function boolText(b: boolean): string {
 /** The canonical URI of a descriptor: only non-default params, in a fixed order. */
 export function formatTransportUri(d: TransportDescriptor): string {
   const params: [string, string][] = [];
+  const preset = d.scheme === 'serial' || d.scheme === 'pty' ? d.preset : undefined;
+  if (preset) params.push(['preset', preset.name]);
+  // Under a preset an explicit param overrides the preset's value, even when it is the default.
+  const kept = (k: PresetKey): boolean => preset?.explicit.includes(k) ?? false;
   const s = d.settings;
-  if (s.baudRate !== DEFAULT_LINE.baudRate) params.push(['baud', String(s.baudRate)]);
-  if (s.dataBits !== DEFAULT_LINE.dataBits) params.push(['databits', String(s.dataBits)]);
-  if (s.parity !== DEFAULT_LINE.parity) params.push(['parity', s.parity]);
-  if (s.stopBits !== DEFAULT_LINE.stopBits) params.push(['stopbits', String(s.stopBits)]);
+  if (s.baudRate !== DEFAULT_LINE.baudRate || kept('baud')) params.push(['baud', String(s.baudRate)]);
+  if (s.dataBits !== DEFAULT_LINE.dataBits || kept('databits')) params.push(['databits', String(s.dataBits)]);
+  if (s.parity !== DEFAULT_LINE.parity || kept('parity')) params.push(['parity', s.parity]);
+  if (s.stopBits !== DEFAULT_LINE.stopBits || kept('stopbits')) params.push(['stopbits', String(s.stopBits)]);
   const e = d.emulation;
   const def = defaultEmulation(d.scheme);
   if (e.pace !== def.pace) params.push(['pace', boolText(e.pace)]);
@@ -355,6 +410,8 @@ export function formatTransportUri(d: TransportDescriptor): string {
   if (e.gapRate !== def.gapRate) params.push(['gaprate', String(e.gapRate)]);
   if (e.seed !== def.seed) params.push(['seed', String(e.seed)]);
   if (e.faults !== def.faults) params.push(['faults', e.faults]);
+  if (d.echoCancel !== undefined) params.push(['echocancel', boolText(d.echoCancel)]);
+  if (d.echoWaitMs !== undefined) params.push(['echowait', String(d.echoWaitMs)]);
   let head: string;
   switch (d.scheme) {
     case 'mem':
