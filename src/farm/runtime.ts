@@ -11,13 +11,13 @@ import { silentLogger, type Logger } from '../core/logger';
 import { DEFAULT_BEHAVIOUR } from '../device/behaviour';
 import { createIdGenerator } from '../device/id-generator';
 import { Meter } from '../device/meter';
-import { newMeterState } from '../device/new-meter';
 import type { ClearResult } from '../device/ops-registration';
 import type { CardRecord, MeterState } from '../device/state';
 import { MemoryMeterStore, type MeterStore } from '../device/storage';
 import { listen } from '../transport/open';
 import type { Listener } from '../transport/types';
 import { parseTransportUri } from '../transport/uri';
+import { newFarmMeterState } from './clone-template';
 import type { FarmProfile } from './farm-profile';
 import { MeterFaults, type FaultControls, type FaultPatch, type FaultState } from './faults';
 import { derivedIssuerPrefix, type MeterSpec } from './generator';
@@ -209,26 +209,8 @@ export class Farm {
   }
 
   private newState(spec: MeterSpec, profile: FarmProfile): MeterState {
-    return newMeterState(
-      {
-        id: spec.id,
-        profileId: spec.profile,
-        identity: spec.identity,
-        registration: {
-          mpanCore: spec.registration.mpanCore,
-          mprn: spec.registration.mprn,
-          supplierId: spec.registration.supplierId,
-          siteId: spec.registration.siteId,
-        },
-        ...(profile.prepayment ? { prepayment: profile.prepayment } : {}),
-        card: spec.card
-          ? { paymentCardId: spec.card.paymentCardId, issuerSupplierId: spec.card.issuerSupplierId }
-          : null,
-        secrets: Object.fromEntries(spec.credentials.map((c) => [c.level, c.secretHex])),
-        now: this.clock.now(),
-      },
-      profile.behaviour,
-    );
+    // A clone of the group's template (fleet key `template`), else a fresh meter.
+    return newFarmMeterState(spec, profile, this.options.plan.templates, this.clock.now());
   }
 
   private handle(spec: MeterSpec, meter: Meter, profile: FarmProfile, faults: MeterFaults): MeterHandle {

@@ -146,6 +146,10 @@ export abstract class BaseTransport extends EventEmitter<TransportEvents> implem
     });
   }
 
+  protected get hasPendingWrites(): boolean {
+    return this.pendingWrites.size > 0;
+  }
+
   /** Reject every write still in flight. */
   protected rejectPendingWrites(e: SimError): void {
     for (const reject of this.pendingWrites) reject(e);

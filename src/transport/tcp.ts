@@ -45,9 +45,15 @@ export class TcpTransport extends BaseTransport {
       });
     });
     socket.on('close', () => {
-      const err = this.lastError ?? disconnectedError(info.uri);
-      this.rejectPendingWrites(this.isClosing ? closedError(info.uri) : err);
-      this.lost(err);
+      // Errors are built only when someone gets them (a SimError captures a stack: a farm
+      // closes thousands of sockets a second during a sweep).
+      if (this.isClosing) {
+        if (this.hasPendingWrites) this.rejectPendingWrites(closedError(info.uri));
+      } else {
+        const err = this.lastError ?? disconnectedError(info.uri);
+        this.rejectPendingWrites(err);
+        this.lost(err);
+      }
       this.released?.();
     });
   }

@@ -2,9 +2,17 @@
  * The C12.18 MeterSession itself: every MeterSession method as reads of the profile's tables and
  * runs of its procedures (see c1218-session.ts for how a session is opened). Model paths are
  * looked up in the profile's manufacturer tables (the same layouts the simulated meter encodes
- * with, src/profiles/c1219-binding-layouts.ts), each table read once per call; operations run
- * the procedure whose `action` is the device operation. Evidence: the table bytes read
- * (`c1219-table`), the procedure parameters and ST8 data (`c1219-procedure`).
+ * with, src/profiles/c1219-binding-layouts.ts); operations run the procedure whose `action` is
+ * the device operation. Evidence: the table bytes read (`c1219-table`), the procedure parameters
+ * and ST8 data (`c1219-procedure`).
+ *
+ * Each table is read once per interrogation: an interrogation asks for several model values
+ * that share a table (MT1 holds the card record and the Site ID of the registration), and one
+ * full read gives them all, from one instant. The read cache starts empty at identify() (the
+ * first call of every interrogation, src/migration/interrogate.ts) and is emptied again by every
+ * procedure the session runs, so nothing read before an operation is served after it. ST1 is
+ * the exception: read at logon to pick or check the profile, its bytes (identification fixed by
+ * the firmware) serve the whole session. Evidence lists a table for every value it fed.
  */
 import { ErrorCode, SimError, isTransient } from '../../core/errors';
 import type { ModelValue } from '../../device/model-paths';
@@ -56,12 +64,22 @@ const CLEAR_STEPS = ['clearPaymentCardData', 'clearPaymentCardId', 'clearSiteId'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
+const tableEvidence = (tableId: number, bytes: Buffer): Evidence => ({
+  kind: 'c1219-table',
+  op: 'read',
+  tableId,
+  bytes: bytes.toString('hex'),
+});
+
 /** A C12.18 MeterSession; open one with openC1218Session. */
 export class C1218MeterSession implements MeterSession {
   readonly map: C1219Map;
   private readonly vc: ValueContext;
   private closed = false;
   private broken = false;
+  /** Tables read in this interrogation (see the header), by wire id. */
+  private readonly cache = new Map<number, Buffer>();
+  private readonly st1: Buffer;
 
   constructor(
     readonly client: C1218Client,
@@ -76,6 +94,7 @@ export class C1218MeterSession implements MeterSession {
   ) {
     this.map = c1219Map(profile);
     this.vc = { ctx: this.map.context, pad: passwordPad(profile) };
+    this.st1 = Buffer.from(st1Evidence.kind === 'c1219-table' ? st1Evidence.bytes : '', 'hex');
   }
 
   /** Access levels the profile's migrate procedure sets new secrets for (e.g. reader, privileged). */
@@ -94,7 +113,8 @@ export class C1218MeterSession implements MeterSession {
   }
 
   private async readTable(wireId: number): Promise<{ bytes: Buffer; evidence: Evidence }> {
-    let bytes: Buffer;
+    let bytes = wireId === StdTable.GENERAL_MFG_ID && this.st1.length ? this.st1 : this.cache.get(wireId);
+    if (bytes) return { bytes, evidence: tableEvidence(wireId, bytes) };
     try {
       bytes = await this.wire(() => this.client.readTable(wireId));
     } catch (e) {
@@ -110,7 +130,8 @@ export class C1218MeterSession implements MeterSession {
         },
       );
     }
-    return { bytes, evidence: { kind: 'c1219-table', op: 'read', tableId: wireId, bytes: hex(bytes) } };
+    this.cache.set(wireId, bytes);
+    return { bytes, evidence: tableEvidence(wireId, bytes) };
   }
 
   /**
@@ -156,6 +177,8 @@ export class C1218MeterSession implements MeterSession {
   }
 
   async identify(): Promise<Reading<SessionIdentification>> {
+    // A new interrogation: nothing read before it is served from the cache.
+    this.cache.clear();
     const negotiated = this.client.negotiated;
     return {
       value: {
@@ -269,6 +292,8 @@ export class C1218MeterSession implements MeterSession {
   ): Promise<{ data: Buffer; evidence: Evidence }> {
     const params = encodeProcedureParams(proc, args, this.vc);
     const what = `${proc.ref.label} ${proc.spec.name}`;
+    // The procedure may change any table: what was read before it is stale.
+    this.cache.clear();
     try {
       const r = await this.wire(() =>
         this.client.runProcedure(proc.ref.number, params, { mfg: proc.ref.kind === 'MP' }),

@@ -11,6 +11,7 @@
 import { systemClock, type Clock } from '../../core/clock';
 import { ErrorCode, SimError, isTransient } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/logger';
+import { presetConnection, type PresetConnection } from '../../hardware/preset-connect';
 import { C1218Client, type C1218ClientOptions } from '../../protocols/c1218/client';
 import type { C1218TraceEntry } from '../../protocols/c1218/trace';
 import { StdTable } from '../../protocols/c1219/standard-layouts';
@@ -70,7 +71,36 @@ function resolveProfile(
   return loadProfile(p, dir ? { dir } : {}).profile;
 }
 
-function clientOptions(p: FirmwareProfile | undefined, o: C1218SessionOptions): C1218ClientOptions {
+/**
+ * A `?preset=NAME` URI (hardware/README.md): the probe's timeouts for real meters, its wake-up
+ * byte, and the control lines the port holds (the client would otherwise set RTS=1 DTR=0 and
+ * darken a DTR-powered probe).
+ */
+function presetClientOptions(link: PresetConnection<'c1218'> | undefined): Partial<C1218ClientOptions> {
+  if (!link) return {};
+  const t = link.timeouts;
+  return {
+    ...(link.control.rts !== undefined ? { rts: link.control.rts } : {}),
+    ...(link.control.dtr !== undefined ? { dtr: link.control.dtr } : {}),
+    ...(t
+      ? {
+          timers: {
+            channelTrafficMs: t.channelTrafficMs,
+            interCharMs: t.interCharacterMs,
+            ackTimeoutMs: t.responseMs,
+          },
+          maxTries: t.maxTries,
+        }
+      : {}),
+    ...(link.preset?.protocols.c1218?.wakeUp ? { wakeUp: true } : {}),
+  };
+}
+
+function clientOptions(
+  p: FirmwareProfile | undefined,
+  o: C1218SessionOptions,
+  link?: PresetConnection<'c1218'>,
+): C1218ClientOptions {
   const c = p?.protocol.stack === 'c1218' ? p.protocol.c1218 : undefined;
   return {
     clock: o.clock ?? systemClock,
@@ -91,6 +121,7 @@ function clientOptions(p: FirmwareProfile | undefined, o: C1218SessionOptions): 
     // A battery meter sleeps until woken (profile timing.wake); when the profile is not known
     // yet, wake anyway: a meter discards bytes until 0xEE (docs/c1218.md §1.1).
     wakeUp: p === undefined || p.timing.wake !== undefined,
+    ...presetClientOptions(link),
     ...o.client,
   };
 }
@@ -104,11 +135,11 @@ export async function openC1218Session(o: C1218SessionOptions): Promise<C1218Met
   const given = resolveProfile(o.profile, o.profilesDir);
   const clock = o.clock ?? systemClock;
   const owns = typeof o.connect === 'string';
-  const transport =
-    typeof o.connect === 'string'
-      ? await openTransport(o.connect, { clock, ...(o.logger ? { logger: o.logger } : {}) })
-      : o.connect;
-  const client = new C1218Client(transport, clientOptions(given, o));
+  const link = typeof o.connect === 'string' ? presetConnection(o.connect, 'c1218') : undefined;
+  const transport = link
+    ? await openTransport(link.descriptor, { clock, ...(o.logger ? { logger: o.logger } : {}) })
+    : (o.connect as Transport);
+  const client = new C1218Client(transport, clientOptions(given, o, link));
   try {
     await client.connect();
     const ident = await client.ident();

@@ -66,6 +66,12 @@ export interface C1218ClientOptions {
   dataOrder?: DataOrder;
   /** Called for every packet, ACK, NAK and discarded run, with hex and a decoded line. */
   trace?: (entry: C1218TraceEntry) => void;
+  /**
+   * Send the ACK of a response in the same transport write as the next request when that
+   * request follows in the same event-loop turn (LinkDriverOptions.coalesceAcks); otherwise the
+   * ACK leaves alone at the end of the turn. Default true.
+   */
+  coalesceAcks?: boolean;
 }
 
 export interface NegotiateResult {
@@ -129,6 +135,7 @@ export class C1218Client {
         checkRxToggle: options.checkToggle ?? true,
         strictRxLimits: options.strictLimits ?? false,
       },
+      coalesceAcks: options.coalesceAcks ?? true,
     });
     this.exchanger = new PsemExchanger(this.link, {
       clock: this.clock,

@@ -2,8 +2,10 @@ import type { Clock, TimerHandle } from '../../core/clock';
 import { ErrorCode, SimError } from '../../core/errors';
 import { TypedEmitter } from '../../core/events';
 import type { Transport } from '../../transport/types';
-import { C1218_DEFAULT_TIMERS } from './constants';
+import { ACK, C1218_DEFAULT_TIMERS } from './constants';
+import { Deadline } from '../../core/deadline';
 import {
+  ACK_BYTES,
   initialLinkState,
   linkStep,
   type LinkConfig,
@@ -47,6 +49,15 @@ export interface LinkDriverOptions {
   link?: Partial<LinkConfig>;
   interCharMs?: number;
   framer?: FramerOptions;
+  /**
+   * Hold each ACK until the end of the current event-loop turn (setImmediate), so that a packet
+   * sent in the same turn carries it in front of it in one transport write: the server's ACK and
+   * its response when the response is ready at once, the client's ACK of a response and its next
+   * request. The bytes on the wire and their order are unchanged (an ACK is one bare byte before
+   * the next packet, docs/c1218.md §1.4); what changes is the number of writes (syscalls on TCP).
+   * Default false: ACKs are written as they are decided.
+   */
+  coalesceAcks?: boolean;
 }
 
 /** Called synchronously when a message is acknowledged (no error) or abandoned (error). */
@@ -63,11 +74,21 @@ export class LinkDriver extends TypedEmitter<LinkDriverEvents> {
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly interCharMs: number;
-  private ackTimer: TimerHandle | undefined;
+  /** The acknowledgement timer (§1.4), one clock timer per driver (deadline.ts). */
+  private readonly ackTimer: Deadline;
   private interCharTimer: TimerHandle | undefined;
   private readonly pending = new Map<number, SendCallback>();
   private lastWrite: Promise<void> = Promise.resolve();
   private attached = true;
+  private readonly coalesceAcks: boolean;
+  /** ACKs decided but not written yet (coalesceAcks); they go out before anything else. */
+  private heldAcks = 0;
+  private ackFlush: NodeJS.Immediate | undefined;
+  private readonly flushHeld = (): void => {
+    this.ackFlush = undefined;
+    if (this.transport.isOpen) this.writeHeldAcks();
+    else this.heldAcks = 0;
+  };
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onClose = (err: SimError | undefined): void => this.detach(err);
 
@@ -76,6 +97,10 @@ export class LinkDriver extends TypedEmitter<LinkDriverEvents> {
     this.transport = options.transport;
     this.clock = options.clock;
     this.interCharMs = options.interCharMs ?? C1218_DEFAULT_TIMERS.interCharMs;
+    this.coalesceAcks = options.coalesceAcks ?? false;
+    this.ackTimer = new Deadline(this.clock, () => {
+      if (this.attached) this.input({ type: 'ackTimeout' });
+    });
     this.linkState = initialLinkState(options.link);
     this.framer = new PacketFramer(options.framer);
     this.transport.on('data', this.onData);
@@ -178,27 +203,35 @@ export class LinkDriver extends TypedEmitter<LinkDriverEvents> {
   /** Write raw bytes outside the link (the 0x55 wake-up). */
   writeRaw(bytes: Buffer, kind: WireEvent['kind'] = 'wakeup'): Promise<void> {
     this.wire('tx', kind, bytes);
-    return this.write(bytes);
+    return this.write(this.afterHeldAcks(bytes));
   }
 
-  /** Resolves when everything written so far has been handed to the transport. */
+  /** Resolves when everything written so far (held ACKs included) has been handed to the transport. */
   flush(): Promise<void> {
+    if (this.transport.isOpen) this.writeHeldAcks();
     return this.lastWrite;
   }
 
   /** Stop listening; pending sends reject with LinkDisconnected. Idempotent. */
   detach(cause?: SimError): void {
     if (!this.attached) return;
+    // A held ACK belongs to a packet already accepted: it still goes out while the line is up
+    // (the peer would otherwise resend, e.g. the response to our Terminate).
+    if (this.transport.isOpen) this.writeHeldAcks();
+    this.heldAcks = 0;
+    if (this.ackFlush) clearImmediate(this.ackFlush);
+    this.ackFlush = undefined;
     this.attached = false;
     this.transport.off('data', this.onData);
     this.transport.off('close', this.onClose);
-    this.clock.clearTimeout(this.ackTimer);
+    this.ackTimer.cancel();
     this.clearInterChar();
-    this.ackTimer = undefined;
-    const err = new SimError(ErrorCode.LinkDisconnected, 'C12.18 link: transport closed', {}, { cause });
-    const waiting = [...this.pending.values()];
-    this.pending.clear();
-    for (const done of waiting) done(err);
+    if (this.pending.size > 0) {
+      const err = new SimError(ErrorCode.LinkDisconnected, 'C12.18 link: transport closed', {}, { cause });
+      const waiting = [...this.pending.values()];
+      this.pending.clear();
+      for (const done of waiting) done(err);
+    }
     this.emit('closed', cause);
   }
 
@@ -206,18 +239,18 @@ export class LinkDriver extends TypedEmitter<LinkDriverEvents> {
     switch (e.type) {
       case 'write':
         this.wire('tx', e.what, e.bytes);
-        this.lastWrite = this.write(e.bytes);
+        if (this.coalesceAcks && e.what === 'ack') {
+          this.heldAcks++;
+          this.ackFlush ??= setImmediate(this.flushHeld);
+          return;
+        }
+        this.lastWrite = this.write(this.afterHeldAcks(e.bytes));
         return;
       case 'armAckTimer':
-        this.clock.clearTimeout(this.ackTimer);
-        this.ackTimer = this.clock.setTimeout(() => {
-          this.ackTimer = undefined;
-          if (this.attached) this.input({ type: 'ackTimeout' });
-        }, e.ms);
+        this.ackTimer.arm(e.ms);
         return;
       case 'stopAckTimer':
-        this.clock.clearTimeout(this.ackTimer);
-        this.ackTimer = undefined;
+        this.ackTimer.stop();
         return;
       case 'deliver':
         this.emit('message', e.message, { packets: e.packets, warnings: e.warnings });
@@ -242,6 +275,28 @@ export class LinkDriver extends TypedEmitter<LinkDriverEvents> {
         this.emit('duplicate');
         return;
     }
+  }
+
+  /** `bytes` with any held ACKs in front (one write, stream order kept). */
+  private afterHeldAcks(bytes: Buffer): Buffer {
+    const n = this.heldAcks;
+    if (n === 0) return bytes;
+    this.heldAcks = 0;
+    if (this.ackFlush) clearImmediate(this.ackFlush);
+    this.ackFlush = undefined;
+    const out = Buffer.allocUnsafe(n + bytes.length);
+    out.fill(ACK, 0, n);
+    bytes.copy(out, n);
+    return out;
+  }
+
+  private writeHeldAcks(): void {
+    const n = this.heldAcks;
+    if (n === 0) return;
+    this.heldAcks = 0;
+    if (this.ackFlush) clearImmediate(this.ackFlush);
+    this.ackFlush = undefined;
+    this.lastWrite = this.write(n === 1 ? ACK_BYTES : Buffer.alloc(n, ACK));
   }
 
   private write(bytes: Buffer): Promise<void> {

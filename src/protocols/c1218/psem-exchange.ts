@@ -1,7 +1,8 @@
-import type { Clock, TimerHandle } from '../../core/clock';
+import type { Clock } from '../../core/clock';
 import { ErrorCode, SimError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { RxErrorReason, RxWarning } from './link';
+import { Deadline } from '../../core/deadline';
 import type { LinkDriver } from './link-driver';
 import { isRetryablePsemCode, psemError } from './psem-codes';
 import { encodeRequest, type PsemRequest } from './psem-requests';
@@ -31,14 +32,21 @@ export interface ExchangeOptions {
 export class PsemExchanger {
   private inbox: Reply[] = [];
   private waiter: ((r: Reply) => void) | undefined;
+  /** Fails the request waiting for its response; one clock timer per exchanger (deadline.ts). */
+  private readonly responseTimer: Deadline;
+  private onResponseTimeout: (() => void) | undefined;
 
   constructor(
     private readonly link: LinkDriver,
     private readonly opts: ExchangeOptions,
   ) {
+    this.responseTimer = new Deadline(opts.clock, () => this.onResponseTimeout?.());
     link.on('message', (message, info) => this.deliver({ message, warnings: info.warnings }));
     link.on('rxError', (reason) => this.deliver({ rxError: reason }));
-    link.on('closed', () => this.deliver({ rxError: 'abandoned' }));
+    link.on('closed', () => {
+      this.deliver({ rxError: 'abandoned' });
+      this.responseTimer.cancel();
+    });
   }
 
   async transact(req: PsemRequest): Promise<PsemResponse> {
@@ -103,19 +111,21 @@ export class PsemExchanger {
     // The response may already be here: it implies the ACK of our request (link.ts).
     const early = this.inbox.shift();
     if (early) return early;
-    const { clock, responseTimeoutMs } = this.opts;
+    const { responseTimeoutMs } = this.opts;
     return new Promise<Reply>((resolve, reject) => {
-      let timer: TimerHandle | undefined = clock.setTimeout(() => {
-        timer = undefined;
+      this.onResponseTimeout = () => {
+        this.onResponseTimeout = undefined;
         this.waiter = undefined;
         reject(
           new SimError(ErrorCode.LinkTimeout, `${service}: no response within ${responseTimeoutMs} ms`, {
             timeoutMs: responseTimeoutMs,
           }),
         );
-      }, responseTimeoutMs);
+      };
+      this.responseTimer.arm(responseTimeoutMs);
       this.waiter = (reply) => {
-        clock.clearTimeout(timer);
+        this.responseTimer.stop();
+        this.onResponseTimeout = undefined;
         if (!this.link.isAttached && 'rxError' in reply && reply.rxError === 'abandoned') {
           reject(new SimError(ErrorCode.LinkDisconnected, `${service}: link closed`));
           return;

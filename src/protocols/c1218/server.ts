@@ -53,6 +53,12 @@ export interface C1218ServerOptions {
   responseDelayMs?: number;
   /** Framer strictness (see FramerOptions.strictHeader). */
   strictHeader?: boolean;
+  /**
+   * ACK a request in the same transport write as the response when the response is ready in
+   * the same event-loop turn (LinkDriverOptions.coalesceAcks). Default true; with a response
+   * delay the ACK leaves alone, at once, as before.
+   */
+  coalesceAcks?: boolean;
 }
 
 export interface C1218ServerInit {
@@ -148,6 +154,7 @@ export class C1218Server extends TypedEmitter<C1218ServerEvents> {
         strictRxLimits: false,
       },
       framer: { strictHeader: o.strictHeader ?? true },
+      coalesceAcks: o.coalesceAcks ?? true,
     });
     this.link.on('message', (msg) => this.enqueue(() => this.onMessage(msg)));
     this.link.on('traffic', () => this.touchChannel());

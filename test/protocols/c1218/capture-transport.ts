@@ -70,3 +70,8 @@ export class CaptureTransport extends EventEmitter<TransportEvents> implements T
 export async function settle(rounds = 3): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
+
+/** One event-loop turn: held ACKs (LinkDriverOptions.coalesceAcks) go out at its end. */
+export function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -3,7 +3,7 @@ import { ManualClock } from '../../../src/core/clock';
 import { C1218Client } from '../../../src/protocols/c1218/client';
 import { encodePacket } from '../../../src/protocols/c1218/packet';
 import { PacketFramer } from '../../../src/protocols/c1218/packet-framer';
-import { CaptureTransport, settle } from './capture-transport';
+import { CaptureTransport, settle, turn } from './capture-transport';
 import { FakeTables } from './fake-tables';
 import { PASSWORD, drive, memSession } from './harness';
 import { IDENT_PACKET, bytes } from './vectors';
@@ -231,10 +231,12 @@ describe('C1218Client link behaviour against a scripted meter', () => {
     expect(t.take()).toEqual(Buffer.of(0x15));
     t.inject(resp);
     await settle();
+    await turn();
     expect(t.take()).toEqual(Buffer.of(0x06));
     expect(await p).toEqual({ std: 0, version: 1, revision: 0, features: [] });
     t.inject(resp); // the meter missed our ACK and resends: duplicate, ACK only
     await settle();
+    await turn();
     expect(t.take()).toEqual(Buffer.of(0x06));
     void clock;
   });
@@ -255,6 +257,7 @@ describe('C1218Client link behaviour against a scripted meter', () => {
       t.take();
       t.inject(Buffer.concat([Buffer.of(0x06), ...twoPackets])); // C12 default: 1 packet allowed
       await settle();
+      await turn();
       expect(new PacketFramer().push(t.take()).map((e) => e.kind)).toEqual(['ack', 'ack']);
       expect(await outcome).toBe(strictLimits ? 'LinkSequence' : 'abcd');
       void clock;

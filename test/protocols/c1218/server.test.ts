@@ -9,7 +9,7 @@ import {
 } from '../../../src/protocols/c1218/psem-responses';
 import { C1218Server, serveC1218, type C1218ServerOptions } from '../../../src/protocols/c1218/server';
 import { listenMem, connectMem } from '../../../src/transport/mem';
-import { CaptureTransport, settle } from './capture-transport';
+import { CaptureTransport, settle, turn } from './capture-transport';
 import { FakeTables } from './fake-tables';
 import {
   IDENT_PACKET,
@@ -42,6 +42,7 @@ async function exchange(
   await settle();
   await server.idle();
   await settle();
+  await turn();
   const out = t.take();
   return new PacketFramer().push(out).map((e) => (e.kind === 'packet' ? e.raw.toString('hex') : e.kind));
 }
@@ -285,6 +286,9 @@ describe('C1218Server session behaviour', () => {
     const { t, clock } = setup({ responseDelayMs: 100 });
     t.inject(bytes(IDENT_PACKET));
     await settle();
+    // The response is not ready in this turn: the ACK leaves alone at its end.
+    await turn();
+    expect(t.written).toEqual([ACK]);
     expect(t.take()).toEqual(ACK);
     clock.advance(99);
     await settle();
