@@ -17,20 +17,28 @@
  *
  * Layout: by default the farm runs in a worker thread of the same process and the sweep in the
  * main thread, so farm and sweep each get one of the two cores (Node runs JavaScript on one
- * core per thread); SWEEP_BENCH_LAYOUT=same puts both on one thread for comparison.
+ * core per thread); SWEEP_BENCH_LAYOUT=same puts both on one thread for comparison, and
+ * SWEEP_BENCH_SWEEPERS=N splits the sweep into N shards on N threads (main + N-1 workers; the
+ * echo baseline then runs from the same N threads). Concurrency 512 by default: with the
+ * shipped profiles' response delays a device takes ~0.3-0.8 s of waiting, so fewer flows in
+ * flight cannot reach the budget's rate whatever the CPU (docs/sweep.md "Performance").
  *
  * The measurement runs in a child process (fresh heap, RSS not inherited). Environment
- * overrides for exploration: SWEEP_BENCH_METERS, SWEEP_BENCH_CONCURRENCY, SWEEP_BENCH_PROFILE=1
- * (writes a V8 CPU profile of the sweep phase only to bench/results/sweep.cpuprofile, the same
- * format as `node --cpu-prof`; open it in Chrome DevTools).
+ * overrides for exploration: SWEEP_BENCH_METERS, SWEEP_BENCH_CONCURRENCY, SWEEP_BENCH_SEMI_SPACE_MB
+ * (V8's --max-semi-space-size for the measured process), SWEEP_BENCH_PROFILE=1
+ * (writes a V8 CPU profile of the sweep phase only to bench/results/sweep.cpuprofile, and of the
+ * farm's worker thread to sweep-farm.cpuprofile, the same format as `node --cpu-prof`; open it
+ * in Chrome DevTools).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { Manifest } from '../../src/farm/manifest';
+import type { Shard } from '../../src/farm/shard';
 import { scaleFleet, loadDemoFleet } from '../../src/demo/demo-fleet';
 import { FarmMetrics } from '../../src/farm/metrics';
 import { loadBuiltinRuleset } from '../../src/migration/ruleset';
@@ -38,18 +46,26 @@ import { buildDemoProducts } from '../../src/demo/demo-products';
 import { c1218SessionFactory } from '../../src/sweep/c1218-sessions';
 import { runSweep } from '../../src/sweep/sweep';
 import { startFarm } from '../../src/testing/farm';
+import { migrationCpuPerDevice } from './sweep-migration-cost';
 import type { BenchHarness } from '../harness';
 
 const METERS = Number(process.env['SWEEP_BENCH_METERS'] ?? 10_000);
 /** 'thread': the farm in a worker thread of the same process (one core each); 'same': one thread. */
 const LAYOUT = process.env['SWEEP_BENCH_LAYOUT'] === 'same' ? 'same' : 'thread';
-const CONCURRENCY = Number(process.env['SWEEP_BENCH_CONCURRENCY'] ?? 256);
+const CONCURRENCY = Number(process.env['SWEEP_BENCH_CONCURRENCY'] ?? 512);
+/**
+ * Threads the sweep (and the echo baseline) runs in, in the 'thread' layout: the main thread
+ * plus SWEEPERS - 1 workers, each sweeping one shard (fleet index mod SWEEPERS, as `--shard`)
+ * with its share of CONCURRENCY.
+ */
+const SWEEPERS = LAYOUT === 'thread' ? Math.max(1, Number(process.env['SWEEP_BENCH_SWEEPERS'] ?? 1)) : 1;
 const CHILD_FLAG = 'sweep-bench-child';
 const RESULTS = resolve(__dirname, '..', '..', '..', 'bench', 'results');
 
-/** Profile `work` with the V8 sampling profiler when SWEEP_BENCH_PROFILE=1. */
-async function profiled<T>(work: () => Promise<T>): Promise<T> {
-  if (process.env['SWEEP_BENCH_PROFILE'] !== '1') return work();
+const PROFILE = process.env['SWEEP_BENCH_PROFILE'] === '1';
+
+/** Start the V8 sampling profiler of this thread; the returned function stops it and writes `file`. */
+async function startProfiler(file: string): Promise<() => Promise<void>> {
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object): Promise<unknown> =>
@@ -57,18 +73,28 @@ async function profiled<T>(work: () => Promise<T>): Promise<T> {
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 200 });
   await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(join(RESULTS, file), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+/** Profile `work` with the V8 sampling profiler when SWEEP_BENCH_PROFILE=1. */
+async function profiled<T>(work: () => Promise<T>): Promise<T> {
+  if (!PROFILE) return work();
+  const stop = await startProfiler('sweep.cpuprofile');
   try {
     return await work();
   } finally {
-    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, 'sweep.cpuprofile'), JSON.stringify(profile));
-    session.disconnect();
+    await stop();
   }
 }
 
 interface ChildResult {
   layout: 'thread' | 'same';
+  sweepers: number;
   meters: number;
   concurrency: number;
   startMs: number;
@@ -80,6 +106,9 @@ interface ChildResult {
   requestsPerSec: number;
   sessions: number;
   cpuPercent: number;
+  /** Event-loop utilisation during the sweep: the main (sweep) thread and the farm's thread. */
+  mainBusyPercent: number;
+  farmBusyPercent: number;
   passed: number;
   blocked: number;
   blockedMA516: number;
@@ -156,12 +185,89 @@ async function echoRate(port: number, pairs: number, durationMs: number): Promis
   return Math.round(rate);
 }
 
+/** What one sweep shard found (the summary counts the bench reports). */
+interface ShardResult {
+  finished: number;
+  sessions: number;
+  passed: number;
+  blocked: number;
+  blockedMA516: number;
+  blockedMA517: number;
+  cannotEvaluate: number;
+  communicationFailures: number;
+  errors: number;
+}
+
+/** Sweep one shard of the manifest (the whole fleet when `shard.count` is 1). */
+async function sweepShard(manifest: Manifest, shard: Shard, concurrency: number): Promise<ShardResult> {
+  const ruleset = await loadBuiltinRuleset('mehrs-5.0');
+  const r = await runSweep({
+    manifest,
+    ruleset,
+    eligibleProducts: buildDemoProducts(manifest),
+    sessionFactory: c1218SessionFactory(),
+    concurrency,
+    ...(shard.count > 1 ? { shard } : {}),
+  });
+  return {
+    finished: r.summary.finished,
+    sessions: r.sessionsOpened,
+    passed: r.summary.passed,
+    blocked: r.summary.blocked,
+    blockedMA516: r.summary.blockedBy['MA516'] ?? 0,
+    blockedMA517: r.summary.blockedBy['MA517'] ?? 0,
+    cannotEvaluate: r.summary.cannotEvaluate,
+    communicationFailures: r.summary.communicationFailures,
+    errors: r.errors.length,
+  };
+}
+
+/** Thread i's share of `total` lanes when SWEEPERS threads split them. */
+const share = (total: number, i: number): number =>
+  Math.floor(total / SWEEPERS) + (i < total % SWEEPERS ? 1 : 0);
+
+type SweeperRequest =
+  | { op: 'echo'; port: number; pairs: number; ms: number }
+  | { op: 'sweep'; manifest: Manifest; shard: Shard; concurrency: number };
+type SweeperReply = { op: 'echo'; rate: number } | { op: 'sweep'; result: ShardResult };
+
+/** A worker thread that sweeps one shard (and runs its share of the echo baseline). */
+function startSweeper(): {
+  ask: <T extends SweeperReply>(req: SweeperRequest) => Promise<T>;
+  stop: () => Promise<number>;
+} {
+  const worker = new Worker(__filename, { workerData: { role: 'sweeper' } });
+  return {
+    ask: <T extends SweeperReply>(req: SweeperRequest) =>
+      new Promise<T>((ok) => {
+        worker.once('message', (r: T) => ok(r));
+        worker.postMessage(req);
+      }),
+    stop: () => worker.terminate(),
+  };
+}
+
+if (!isMainThread && (workerData as { role?: string } | null)?.role === 'sweeper') {
+  parentPort!.on('message', (req: SweeperRequest) => {
+    if (req.op === 'echo')
+      void echoRate(req.port, req.pairs, req.ms).then((rate) =>
+        parentPort!.postMessage({ op: 'echo', rate } satisfies SweeperReply),
+      );
+    else
+      void sweepShard(req.manifest, req.shard, req.concurrency).then((result) =>
+        parentPort!.postMessage({ op: 'sweep', result } satisfies SweeperReply),
+      );
+  });
+}
+
 /** The farm side: started here, or in a worker thread of this process. */
 interface FarmSide {
   manifest: Manifest;
   startMs: number;
   echoPort: number;
   answered(): Promise<number>;
+  /** Event-loop utilisation of the thread the farm runs on (busy share of its time). */
+  elu(): EventLoopUtilization;
   stop(): Promise<number>;
 }
 
@@ -183,6 +289,7 @@ async function startFarmHere(): Promise<FarmSide & { serve?: never }> {
     startMs,
     echoPort: echo.port,
     answered: () => Promise.resolve(metrics.answered),
+    elu: () => performance.eventLoopUtilization(),
     stop: async () => {
       const t = performance.now();
       await farm.stop();
@@ -206,6 +313,7 @@ function startFarmInThread(): Promise<FarmSide> {
     startMs: s.startMs,
     echoPort: s.echoPort,
     answered: () => ask<Extract<FarmReply, { op: 'answered' }>>({ op: 'answered' }).then((r) => r.n),
+    elu: () => worker.performance.eventLoopUtilization(),
     stop: async () => {
       const r = await ask<Extract<FarmReply, { op: 'stopped' }>>({ op: 'stop' });
       await worker.terminate();
@@ -216,10 +324,18 @@ function startFarmInThread(): Promise<FarmSide> {
 
 if (!isMainThread && (workerData as { role?: string } | null)?.role === 'farm') {
   void startFarmHere().then((side) => {
+    // With SWEEP_BENCH_PROFILE=1 the farm thread is profiled too, from the request count taken
+    // just before the sweep until stop (bench/results/sweep-farm.cpuprofile).
+    let profiling: Promise<() => Promise<void>> | undefined;
     parentPort!.on('message', (req: FarmRequest) => {
-      if (req.op === 'answered')
+      if (req.op === 'answered') {
+        if (PROFILE) profiling ??= startProfiler('sweep-farm.cpuprofile');
         void side.answered().then((n) => parentPort!.postMessage({ op: 'answered', n } satisfies FarmReply));
-      else void side.stop().then((ms) => parentPort!.postMessage({ op: 'stopped', ms } satisfies FarmReply));
+      } else
+        void (profiling ?? Promise.resolve(async () => {}))
+          .then((stop) => stop())
+          .then(() => side.stop())
+          .then((ms) => parentPort!.postMessage({ op: 'stopped', ms } satisfies FarmReply));
     });
     parentPort!.postMessage({
       op: 'started',
@@ -236,46 +352,76 @@ async function child(): Promise<ChildResult> {
   const rssAddedMb = mb(process.memoryUsage().rss - rss0);
   const heapUsedMb = mb(process.memoryUsage().heapUsed);
 
-  const echoPerSec = await echoRate(side.echoPort, CONCURRENCY, 3000);
+  // The sweep's threads: this one (shard 0) and SWEEPERS - 1 workers. The echo baseline runs in
+  // the same threads with the same split of lanes, so both sides get the same CPU.
+  const sweepers = Array.from({ length: SWEEPERS - 1 }, startSweeper);
+  const echoRates = await Promise.all([
+    echoRate(side.echoPort, share(CONCURRENCY, 0), 3000),
+    ...sweepers.map((w, i) =>
+      w
+        .ask<Extract<SweeperReply, { op: 'echo' }>>({
+          op: 'echo',
+          port: side.echoPort,
+          pairs: share(CONCURRENCY, i + 1),
+          ms: 3000,
+        })
+        .then((r) => r.rate),
+    ),
+  ]);
+  const echoPerSec = echoRates.reduce((a, b) => a + b, 0);
 
-  const ruleset = await loadBuiltinRuleset('mehrs-5.0');
-  const eligibleProducts = buildDemoProducts(side.manifest);
   const requests0 = await side.answered();
+  const mainElu0 = performance.eventLoopUtilization();
+  const farmElu0 = side.elu();
   const cpu0 = process.cpuUsage();
   const t1 = performance.now();
-  const r = await profiled(() =>
-    runSweep({
-      manifest: side.manifest,
-      ruleset,
-      eligibleProducts,
-      sessionFactory: c1218SessionFactory(),
-      concurrency: CONCURRENCY,
-    }),
+  const shards = await profiled(() =>
+    Promise.all([
+      sweepShard(side.manifest, { index: 0, count: SWEEPERS }, share(CONCURRENCY, 0)),
+      ...sweepers.map((w, i) =>
+        w
+          .ask<Extract<SweeperReply, { op: 'sweep' }>>({
+            op: 'sweep',
+            manifest: side.manifest,
+            shard: { index: i + 1, count: SWEEPERS },
+            concurrency: share(CONCURRENCY, i + 1),
+          })
+          .then((r) => r.result),
+      ),
+    ]),
   );
   const sweepMs = performance.now() - t1;
+  // process.cpuUsage() counts every thread of the process: farm, sweepers and main.
   const cpu = process.cpuUsage(cpu0);
+  const mainBusy = performance.eventLoopUtilization(mainElu0).utilization;
+  const farmBusy = performance.eventLoopUtilization(side.elu(), farmElu0).utilization;
   const requests = (await side.answered()) - requests0;
+  await Promise.all(sweepers.map((w) => w.stop()));
   const stopMs = await side.stop();
+  const sum = (k: keyof ShardResult): number => shards.reduce((a, r) => a + r[k], 0);
   return {
     layout: LAYOUT,
+    sweepers: SWEEPERS,
     meters: side.manifest.meters.length,
     concurrency: CONCURRENCY,
     startMs: side.startMs,
     rssAddedMb,
     heapUsedMb,
     sweepMs: Math.round(sweepMs),
-    devicesPerSec: Math.round((r.summary.finished * 1000) / sweepMs),
+    devicesPerSec: Math.round((sum('finished') * 1000) / sweepMs),
     requests,
     requestsPerSec: Math.round((requests * 1000) / sweepMs),
-    sessions: r.sessionsOpened,
+    sessions: sum('sessions'),
     cpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / sweepMs) * 100),
-    passed: r.summary.passed,
-    blocked: r.summary.blocked,
-    blockedMA516: r.summary.blockedBy['MA516'] ?? 0,
-    blockedMA517: r.summary.blockedBy['MA517'] ?? 0,
-    cannotEvaluate: r.summary.cannotEvaluate,
-    communicationFailures: r.summary.communicationFailures,
-    errors: r.errors.length,
+    mainBusyPercent: Math.round(mainBusy * 100),
+    farmBusyPercent: Math.round(farmBusy * 100),
+    passed: sum('passed'),
+    blocked: sum('blocked'),
+    blockedMA516: sum('blockedMA516'),
+    blockedMA517: sum('blockedMA517'),
+    cannotEvaluate: sum('cannotEvaluate'),
+    communicationFailures: sum('communicationFailures'),
+    errors: sum('errors'),
     echoPerSec,
     stopMs,
   };
@@ -283,7 +429,11 @@ async function child(): Promise<ChildResult> {
 
 function runChild(): Promise<ChildResult> {
   return new Promise((resolveChild, reject) => {
-    const c = fork(__filename, [CHILD_FLAG], { stdio: 'inherit' });
+    // SWEEP_BENCH_SEMI_SPACE_MB: V8's young-generation semi-space for the whole process (every
+    // thread), an operator's NODE_OPTIONS choice; default: Node's own.
+    const semi = process.env['SWEEP_BENCH_SEMI_SPACE_MB'];
+    const execArgv = semi ? [...process.execArgv, `--max-semi-space-size=${Number(semi)}`] : process.execArgv;
+    const c = fork(__filename, [CHILD_FLAG], { stdio: 'inherit', execArgv });
     c.once('message', (m) => resolveChild(m as ChildResult));
     c.once('error', reject);
     c.once('exit', (code) => {
@@ -305,8 +455,14 @@ export default async function run(h: BenchHarness): Promise<void> {
   const r = await runChild();
   h.log(
     `${r.meters} meters (demo fleet mix, real C12.18 servers) on tcp-listen 127.0.0.1:0, one process ` +
-      `(${r.layout === 'thread' ? 'farm in a worker thread, sweep in the main thread' : 'farm and sweep on one thread'}); ` +
-      `sweep under mehrs-5.0, evaluate-only, concurrency ${r.concurrency}, journals in memory`,
+      `(${
+        r.layout === 'same'
+          ? 'farm and sweep on one thread'
+          : r.sweepers === 1
+            ? 'farm in a worker thread, sweep in the main thread'
+            : `farm in a worker thread, sweep in ${r.sweepers} threads (main + ${r.sweepers - 1} workers, one shard each)`
+      }); ` +
+      `sweep under mehrs-5.0, evaluate-only, concurrency ${r.concurrency} in all, journals in memory`,
   );
   h.record('farm.start_ms', r.startMs, 'ms', 'generation + meters + listeners + servers; budget 10,000 ms');
   h.record('farm.rss_added_mb', r.rssAddedMb, 'MB', 'RSS after start minus before; budget 512 MB');
@@ -318,6 +474,18 @@ export default async function run(h: BenchHarness): Promise<void> {
   h.record('sweep.requests_per_device', Math.round((r.requests / r.meters) * 10) / 10, 'requests');
   h.record('sweep.request_round_trips_per_s', r.requestsPerSec, 'rt/s');
   h.record('sweep.cpu_percent', r.cpuPercent, '%', 'process CPU during the sweep (200% = both cores)');
+  h.record(
+    'sweep.main_thread_busy_percent',
+    r.mainBusyPercent,
+    '%',
+    'event-loop utilisation of the main thread (the sweep, shard 0) during the sweep',
+  );
+  h.record(
+    'farm.thread_busy_percent',
+    r.farmBusyPercent,
+    '%',
+    'event-loop utilisation of the farm thread during the sweep (= main in the one-thread layout)',
+  );
   h.record('sweep.passed', r.passed, 'devices');
   h.record('sweep.blocked_MA516', r.blockedMA516, 'devices');
   h.record('sweep.blocked_MA517', r.blockedMA517, 'devices');
@@ -328,7 +496,7 @@ export default async function run(h: BenchHarness): Promise<void> {
     'echo.round_trips_per_s',
     r.echoPerSec,
     'rt/s',
-    `raw TCP echo, ${r.concurrency} socket pairs, same process`,
+    `raw TCP echo, ${r.concurrency} socket pairs driven from the sweep's ${r.sweepers} thread(s), same process`,
   );
   h.record('farm.stop_ms', r.stopMs, 'ms');
   h.ratio(
@@ -340,4 +508,11 @@ export default async function run(h: BenchHarness): Promise<void> {
   h.ratio('sweep.total_vs_budget', r.startMs + r.sweepMs, 15_000, '(farm start + sweep) / 15 s');
   h.ratio('farm.start_vs_budget', r.startMs, 10_000, 'farm start / 10 s');
   h.ratio('farm.rss_vs_budget', r.rssAddedMb, 512, 'farm RSS added / 512 MB');
+  // After the child has exited, in this (idle) process: the migration layer alone.
+  h.record(
+    'migration.cpu_us_per_device',
+    await migrationCpuPerDevice(),
+    'µs',
+    'runMigrationFlow evaluate-only over an in-memory session (no protocol): interrogation checks, evaluation, journal',
+  );
 }

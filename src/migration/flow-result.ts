@@ -16,6 +16,7 @@ import {
 } from './interrogation-schema';
 import { FLOW_STEPS, type FlowStep, type JournalEntry } from './journal';
 import { isFlowOutcome, type FlowOutcome } from './outcome';
+import { checkFast, fastEvaluation } from './reading-checks';
 import type { Evidence, MigrationState } from './session';
 
 export interface StepSummary {
@@ -105,6 +106,16 @@ function parseData<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   return r.data;
 }
 
+function parseEvaluation(value: unknown, where: string): Evaluation {
+  const r = checkFast(fastEvaluation, EvaluationSchema, value);
+  if (!r.success) {
+    throw new SimError(ErrorCode.MigrationJournalInvalid, `journal ${where}: ${formatIssues(r.error)}`, {
+      where,
+    });
+  }
+  return r.data;
+}
+
 function parseResult(value: unknown, where: string): InterrogationResult {
   try {
     return parseInterrogationResult(value, `journal ${where}`);
@@ -115,12 +126,29 @@ function parseResult(value: unknown, where: string): InterrogationResult {
   }
 }
 
-export function snapshotFromJournal(entries: readonly JournalEntry[]): JournalSnapshot {
+export interface SnapshotOptions {
+  /**
+   * Entries from this index on were appended by the running flow itself, from values its own
+   * code built and checked (the interrogation result, the begin record): they are taken as
+   * they are instead of being validated again like entries read back from a file. Default:
+   * every entry is validated.
+   */
+  ownFrom?: number;
+}
+
+export function snapshotFromJournal(
+  entries: readonly JournalEntry[],
+  options: SnapshotOptions = {},
+): JournalSnapshot {
+  const ownFrom = options.ownFrom ?? entries.length;
+  const own = (e: JournalEntry): boolean => e.seq >= ownFrom;
   const begin = entries.find((e) => e.event === 'begin');
   if (!begin || begin.event !== 'begin') {
     throw new SimError(ErrorCode.MigrationJournalInvalid, 'journal has no begin entry', {});
   }
-  const b = parseData(BeginSchema, begin.data, `seq ${begin.seq} begin`);
+  const b = own(begin)
+    ? (begin.data as z.infer<typeof BeginSchema>)
+    : parseData(BeginSchema, begin.data, `seq ${begin.seq} begin`);
 
   const lastDone = (step: FlowStep): Extract<JournalEntry, { event: 'done' }> | undefined => {
     for (let i = entries.length - 1; i >= 0; i--) {
@@ -171,7 +199,9 @@ export function snapshotFromJournal(entries: readonly JournalEntry[]): JournalSn
   if (verifyEntry && (verifyEntry.event === 'done' || verifyEntry.event === 'failed')) {
     const v = parseData(VerifyDataSchema, verifyEntry.data, `seq ${verifyEntry.seq} verify`);
     verification = { ok: v.ok, mismatches: v.mismatches };
-    after = parseResult(v.result, `seq ${verifyEntry.seq} verify`);
+    after = own(verifyEntry)
+      ? (v.result as InterrogationResult)
+      : parseResult(v.result, `seq ${verifyEntry.seq} verify`);
   }
 
   for (const s of steps) {
@@ -203,10 +233,15 @@ export function snapshotFromJournal(entries: readonly JournalEntry[]): JournalSn
     tornTailSeen: entries.some((e) => e.event === 'resume' && e.data.tornTail === true),
     startedAt: begin.at,
     finishedAt: end?.at ?? null,
+    // Checks may be user code, so an evaluation is checked even when this run made it.
     evaluation: evaluation
-      ? parseData(EvaluationSchema, evaluation.data.evaluation, `seq ${evaluation.seq} evaluate`)
+      ? parseEvaluation(evaluation.data.evaluation, `seq ${evaluation.seq} evaluate`)
       : null,
-    before: interrogate ? parseResult(interrogate.data.result, `seq ${interrogate.seq} interrogate`) : null,
+    before: !interrogate
+      ? null
+      : own(interrogate)
+        ? (interrogate.data.result as InterrogationResult)
+        : parseResult(interrogate.data.result, `seq ${interrogate.seq} interrogate`),
     migration,
     clearing,
     verification,

@@ -20,7 +20,6 @@ import {
   EvidenceSchema,
   INTERROGATION_SCHEMA_ID,
   INTERROGATION_SCHEMA_VERSION,
-  InterrogationResultSchema,
   MeterEventSchema,
   MeterRegistrationSchema,
   MigrationStateSchema,
@@ -35,6 +34,19 @@ import {
   type InterrogationField,
   type InterrogationResult,
 } from './interrogation-schema';
+import {
+  checkFast,
+  fastCardRecordField,
+  fastClockReading,
+  fastDeviceIdentity,
+  fastEvidenceList,
+  fastMeterEvents,
+  fastMeterRegistration,
+  fastMigrationState,
+  fastPrepaymentSummary,
+  fastSessionIdentification,
+  type FastCheck,
+} from './reading-checks';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryObserver, type RetryPolicy } from './retry';
 import type { MeterSession, Reading, SessionSource } from './session';
 import { SessionHandle } from './session-handle';
@@ -47,6 +59,10 @@ export interface InterrogateOptions extends RetryObserver {
 }
 
 export const DEFAULT_EVENT_LOG_TAIL = 16;
+
+/** Built once: a zod schema costs far more to construct than to run. */
+const EVIDENCE_LIST = z.array(EvidenceSchema);
+const EVENT_LIST = z.array(MeterEventSchema);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -80,6 +96,7 @@ export async function interrogateWith(
 
   const read = async <T>(
     field: InterrogationField,
+    fast: FastCheck<T>,
     schema: z.ZodType<T>,
     op: (s: MeterSession) => Promise<Reading<T>>,
   ): Promise<T | null> => {
@@ -108,11 +125,12 @@ export async function interrogateWith(
         },
       );
       // A value or evidence outside the documented shape is the session's data fault: record
-      // it as a gap rather than let it reach a check or a report.
-      const value = schema.safeParse(r.value);
-      const items = z.array(EvidenceSchema).safeParse(r.evidence);
+      // it as a gap rather than let it reach a check or a report. Plain checks vouch for the
+      // usual values (reading-checks.ts); zod judges and words anything else.
+      const value = checkFast(fast, schema, r.value);
+      const items = checkFast(fastEvidenceList, EVIDENCE_LIST, r.evidence);
       if (!value.success || !items.success) {
-        const issues = !value.success ? value.error : (items.error as z.ZodError);
+        const issues = !value.success ? value.error : (items as { error: z.ZodError }).error;
         throw new SimError(
           ErrorCode.ServiceInvalidResponse,
           `${field}: session returned an invalid value: ${formatIssues(issues)}`,
@@ -131,31 +149,48 @@ export async function interrogateWith(
     }
   };
 
-  const session = await read('session', SessionIdentificationSchema, (s) => s.identify());
-  const identity = await read('identity', DeviceIdentitySchema, (s) => s.readIdentity());
-  const registration = await read('registration', MeterRegistrationSchema, (s) => s.readRegistration());
+  const session = await read('session', fastSessionIdentification, SessionIdentificationSchema, (s) =>
+    s.identify(),
+  );
+  const identity = await read('identity', fastDeviceIdentity, DeviceIdentitySchema, (s) => s.readIdentity());
+  const registration = await read('registration', fastMeterRegistration, MeterRegistrationSchema, (s) =>
+    s.readRegistration(),
+  );
   // Wrapped so that "no card held" (null from the session) and "unreadable" (null here) differ.
-  const card = await read('cardRecord', CardRecordFieldSchema, async (s) => {
+  const card = await read('cardRecord', fastCardRecordField, CardRecordFieldSchema, async (s) => {
     const r = await s.readCardRecord();
     const value: CardRecordField = r.value === null ? { present: false } : { present: true, ...r.value };
     return { value, evidence: r.evidence };
   });
-  const prepayment = await read('prepayment', PrepaymentSummarySchema, (s) => s.readPrepaymentSummary());
-  const clockReading = await read('clock', ClockReadingSchema, async (s): Promise<Reading<ClockReading>> => {
-    // Skew against the midpoint of the request/response round trip.
-    const before = clock.now();
-    const r = await s.readClock();
-    const host = Math.round((before + clock.now()) / 2);
-    return {
-      value: { meterTime: iso(r.value), hostTime: iso(host), skewMs: Math.round(r.value - host) },
-      evidence: r.evidence,
-    };
-  });
-  const migrationState = await read('migrationState', MigrationStateSchema, (s) => s.readMigrationState());
-  const events = tail > 0 ? await read('events', z.array(MeterEventSchema), (s) => s.readEventLog(tail)) : [];
+  const prepayment = await read('prepayment', fastPrepaymentSummary, PrepaymentSummarySchema, (s) =>
+    s.readPrepaymentSummary(),
+  );
+  const clockReading = await read(
+    'clock',
+    fastClockReading,
+    ClockReadingSchema,
+    async (s): Promise<Reading<ClockReading>> => {
+      // Skew against the midpoint of the request/response round trip.
+      const before = clock.now();
+      const r = await s.readClock();
+      const host = Math.round((before + clock.now()) / 2);
+      return {
+        value: { meterTime: iso(r.value), hostTime: iso(host), skewMs: Math.round(r.value - host) },
+        evidence: r.evidence,
+      };
+    },
+  );
+  const migrationState = await read('migrationState', fastMigrationState, MigrationStateSchema, (s) =>
+    s.readMigrationState(),
+  );
+  const events =
+    tail > 0 ? await read('events', fastMeterEvents, EVENT_LIST, (s) => s.readEventLog(tail)) : [];
 
-  // Every part was validated above; parsing the whole fixes the documented key order.
-  return InterrogationResultSchema.parse({
+  // Every part was checked (and copied in its schema's key order) above, gaps and evidence
+  // are built here, so the whole needs no second pass: it is InterrogationResultSchema's
+  // shape and key order by construction (test/migration/interrogate.test.ts parses real
+  // results with the schema to hold it to that).
+  const result: InterrogationResult = {
     schema: INTERROGATION_SCHEMA_ID,
     version: INTERROGATION_SCHEMA_VERSION,
     interrogatedAt,
@@ -169,5 +204,6 @@ export async function interrogateWith(
     events,
     gaps,
     evidence,
-  });
+  };
+  return result;
 }

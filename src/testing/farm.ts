@@ -57,9 +57,6 @@ function faultyTables(tables: TableServer, handle: MeterHandle): TableServer {
   };
 }
 
-/** The access handed to endSession when a closed connection's binding goes back to the pool. */
-const CLOSED_ACCESS = Object.freeze({ userId: 0, user: '', groups: 0, authenticated: false });
-
 const PSEM_RESULT: Record<number, string> = Object.fromEntries(
   Object.entries(PsemCode).map(([name, code]) => [code, name]),
 );
@@ -87,17 +84,14 @@ export const c1218ServerFactory: MeterServerFactory = (spec, handle, listener: L
   const wake = profile.timing.wake;
   const { faults, metrics, clock, meter } = handle;
   const servers = new Set<C1218Server>();
-  // The meter's table views, bound lazily and reused by later connections (binding builds a
-  // table engine with every table and procedure registered: most of a connection's set-up
-  // cost). A binding reads the meter's state at each read, so control-API changes, clears
-  // and faults show through a reused one; a connection gets a binding no other open
-  // connection holds, so ST8 (a procedure's response) still belongs to one session.
-  const idle: TableServer[] = [];
-
+  // One C12.19 binding per connection, not one per meter kept across connections: a binding
+  // costs ~140 us to build but ~11 KB to keep, and a sweep connects to each meter once, so
+  // keeping them would add ~107 MB to a 10,000-meter farm for no gain (docs/farm.md
+  // "Performance"). A fresh binding also gives each session its own ST8.
   const onConnection = (raw: Transport): void => {
     let transport: Transport = new FaultyTransport(raw, faults);
     if (wake) transport = new WakeTransport(transport, wake, clock);
-    const tables = idle.pop() ?? faultyTables(bindC1219(profile, meter), handle);
+    const tables = faultyTables(bindC1219(profile, meter), handle);
     const server = new C1218Server({ transport, tables, clock, options });
     let started = 0;
     server.on('request', () => (started = clock.monotonic()));
@@ -106,13 +100,7 @@ export const c1218ServerFactory: MeterServerFactory = (spec, handle, listener: L
     );
     server.on('fault', () => metrics.onError('link'));
     servers.add(server);
-    raw.once('close', () => {
-      servers.delete(server);
-      // ST8 belongs to the session that ran the procedure (the engine's endSession rule); the
-      // server ends its session on close too, this makes sure before the binding is reused.
-      tables.endSession?.(CLOSED_ACCESS);
-      idle.push(tables);
-    });
+    raw.once('close', () => servers.delete(server));
   };
 
   listener.on('connection', onConnection);
