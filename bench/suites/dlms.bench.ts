@@ -26,10 +26,10 @@ import { deviceBehaviour, newMeterFromProfile } from '../../src/profiles/device-
 import { serveDlmsMeter } from '../../src/profiles/dlms-serve';
 import { loadProfile } from '../../src/profiles/loader';
 import { createMemPair } from '../../src/transport/mem';
+import { TransportDecorator } from '../../src/transport/decorator';
 import { connect, listen } from '../../src/transport/open';
 import {
   DEFAULT_LINE,
-  type ControlLines,
   type LineSettings,
   type Transport,
   type TransportEvents,
@@ -139,49 +139,25 @@ async function roundTrips(h: BenchHarness, name: string, client: DlmsClient, n: 
 }
 
 /** The server's transport, timing each request from its bytes' arrival to the answer's write. */
-class TimedLine extends EventEmitter<TransportEvents> implements Transport {
+class TimedLine extends TransportDecorator {
   readonly samplesMs: number[] = [];
   private started = -1;
 
-  constructor(readonly inner: Transport) {
-    super();
+  constructor(inner: Transport) {
+    super(inner);
     inner.on('data', (d) => {
       this.started = performance.now();
       this.emit('data', d);
     });
-    inner.on('close', (e) => this.emit('close', e));
+    this.forward('close');
   }
 
-  get info(): TransportInfo {
-    return this.inner.info;
-  }
-
-  get isOpen(): boolean {
-    return this.inner.isOpen;
-  }
-
-  write(data: Uint8Array): Promise<void> {
+  override write(data: Uint8Array): Promise<void> {
     if (this.started >= 0) {
       this.samplesMs.push(performance.now() - this.started);
       this.started = -1;
     }
     return this.inner.write(data);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-
-  getLineSettings(): LineSettings {
-    return this.inner.getLineSettings();
-  }
-
-  setLineSettings(settings: Partial<LineSettings>): Promise<void> {
-    return this.inner.setLineSettings(settings);
-  }
-
-  setControlLines(lines: ControlLines): Promise<void> {
-    return this.inner.setControlLines(lines);
   }
 }
 
