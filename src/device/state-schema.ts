@@ -172,12 +172,21 @@ function schemaError(where: string, [path, reason]: [string, string]): SimError 
 }
 
 /** Decode a stored state record of any known version into the current version. */
+/**
+ * A stored value for an error message. String() throws on an object whose toString is not a
+ * function (`{"toString": []}` in a corrupt record), so objects are shown as (bounded) JSON.
+ */
+function shownValue(v: unknown): string {
+  const text = typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
 export function parseMeterState(raw: unknown, where = 'meter'): MeterState {
   const version = isPlainObject(raw) ? raw['v'] : undefined;
   if (version !== METER_STATE_VERSION)
     throw new SimError(
       ErrorCode.DeviceStorageSchema,
-      `${where}: unknown state record version ${String(version)}`,
+      `${where}: unknown state record version ${shownValue(version)}`,
       {
         where,
         path: 'v',

@@ -87,6 +87,8 @@ describe('parseMeterState', () => {
     ],
     ['unknown key', { ...valid, extra: 1 }, 'extra'],
     ['not an object', 'meter', 'v'],
+    // fast-check counterexample (seed 1843104412): String() of this object throws.
+    ['a version object whose toString is not a function', { ...valid, v: { toString: [] } }, 'v'],
   ])('rejects %s at its path', (_n, raw, path) => {
     expect(decodeOutcome(() => parseMeterState(raw))).toBe(path);
   });
