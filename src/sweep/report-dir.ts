@@ -145,21 +145,29 @@ export function openReportDir(
       { path: files.meta },
     );
   }
+  if (typeof have !== 'object' || have === null || Array.isArray(have))
+    throw new SimError(ErrorCode.MigrationJournalInvalid, `${files.meta}: not a sweep record`, {
+      path: files.meta,
+    });
+  // The file may be anything: values from it are shown as JSON (String() throws on some objects).
+  const shown = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'none'));
   const differs: string[] = [];
-  if (have.schema !== SWEEP_META_SCHEMA) differs.push(`schema ${String(have.schema)}`);
+  if (have.schema !== SWEEP_META_SCHEMA) differs.push(`schema ${shown(have.schema)}`);
   if (have.fleet !== fresh.fleet || have.seed !== fresh.seed)
-    differs.push(`fleet ${have.fleet} seed ${have.seed} (this run: ${fresh.fleet} seed ${fresh.seed})`);
+    differs.push(
+      `fleet ${shown(have.fleet)} seed ${shown(have.seed)} (this run: ${fresh.fleet} seed ${fresh.seed})`,
+    );
   if (have.shard?.index !== fresh.shard.index || have.shard?.count !== fresh.shard.count)
-    differs.push(`shard ${have.shard?.index}/${have.shard?.count}`);
+    differs.push(`shard ${shown(have.shard?.index)}/${shown(have.shard?.count)}`);
   if (have.ruleset?.id !== fresh.ruleset.id || have.ruleset?.version !== fresh.ruleset.version)
     differs.push(
-      `rule set ${have.ruleset?.id} v${have.ruleset?.version} (this run: ${fresh.ruleset.id} v${fresh.ruleset.version})`,
+      `rule set ${shown(have.ruleset?.id)} v${shown(have.ruleset?.version)} (this run: ${fresh.ruleset.id} v${fresh.ruleset.version})`,
     );
   if (have.migratedBy !== fresh.migratedBy)
-    differs.push(`migratedBy ${have.migratedBy} (this run: ${fresh.migratedBy})`);
+    differs.push(`migratedBy ${shown(have.migratedBy)} (this run: ${fresh.migratedBy})`);
   // Verdicts are journaled: a device found cannot-evaluate without a product list would stay so.
   if ((have.products ?? null) !== fresh.products)
-    differs.push(`product list ${have.products ?? 'none'} (this run: ${fresh.products ?? 'none'})`);
+    differs.push(`product list ${shown(have.products ?? 'none')} (this run: ${fresh.products ?? 'none'})`);
   if (differs.length > 0)
     throw new SimError(
       ErrorCode.MigrationJournalInvalid,

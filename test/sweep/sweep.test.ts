@@ -12,7 +12,7 @@ import { loadBuiltinRuleset, type Ruleset } from '../../src/migration/ruleset';
 import { deriveSecret } from '../../src/sweep/credentials';
 import { journalPath } from '../../src/sweep/journals';
 import type { SweepProgress } from '../../src/sweep/progress';
-import type { SweepMeta } from '../../src/sweep/report-dir';
+import { reportFiles, type SweepMeta } from '../../src/sweep/report-dir';
 import { runSweep, type SweepOptions } from '../../src/sweep/sweep';
 import { expectedBlocked, FakeFleet, PRODUCTS, SteppingClock, tempDir, testManifest } from './fake-fleet';
 
@@ -232,6 +232,23 @@ describe('stop and resume', () => {
       cleanup();
     }
   });
+});
+
+test('a corrupt sweep record is refused as such, whatever JSON it holds', async () => {
+  const { dir, cleanup } = tempDir('sweep-corrupt-');
+  try {
+    const fleet = new FakeFleet(manifest);
+    await runSweep(options(fleet, { reportDir: dir, meters: [manifest.meters[0]!.id] }));
+    const meta = reportFiles(dir).meta;
+    for (const text of ['null', '[1]', '{"schema":{"toString":[]},"fleet":{"toString":[]},"shard":"x"}']) {
+      writeFileSync(meta, text);
+      await expect(runSweep(options(fleet, { reportDir: dir }))).rejects.toMatchObject({
+        code: ErrorCode.MigrationJournalInvalid,
+      });
+    }
+  } finally {
+    cleanup();
+  }
 });
 
 describe('migration', () => {
