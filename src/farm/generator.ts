@@ -19,11 +19,10 @@ import { dirname, resolve } from 'node:path';
 import { SimError } from '../core/errors';
 import { createIdGenerator, type IdGenerator } from '../device/id-generator';
 import { normalizeEui64, validatePaymentCardId } from '../device/identifiers';
-import type { DeviceType, MeterIdentity } from '../device/state';
-import type { Cohort } from '../migration/cohorts';
+import type { MeterIdentity } from '../device/state';
 import { parseTransportUri } from '../transport/uri';
-import { readCloneTemplate, TemplateError, type CloneTemplate, type TemplateRef } from './clone-template';
-import { CredentialsError, credentialsFor, type MeterCredential } from './credentials';
+import { readCloneTemplate, TemplateError, type CloneTemplate } from './clone-template';
+import { CredentialsError, credentialsFor } from './credentials';
 import type { FarmProfile, ProfileResolver } from './farm-profile';
 import {
   expandPattern,
@@ -35,64 +34,18 @@ import {
   type FleetSpec,
   type GroupSpec,
 } from './fleet-spec';
+import type { FleetPlan, MeterCard, MeterEndpoint, MeterRegistration, MeterSpec } from './fleet-plan';
 import { apportion, assignExact, SeededRandom, shareCount } from './seeded';
 
-export interface MeterEndpoint {
-  /** Server URI the farm listens on (`tcp-listen://…:0` until bound; the manifest has the bound one). */
-  listen: string;
-  /** Client URI to reach the meter (`tcp://…`, `pty:…`, `mem:…`). */
-  connect: string;
-}
-
-export type { MeterCredential } from './credentials';
-
-export interface MeterCard {
-  paymentCardId: string;
-  issuerSupplierId: string;
-  /** Issued by a supplier other than the Responsible Supplier (what MA516/MA517 flagged). */
-  foreign: boolean;
-}
-
-export interface MeterRegistration {
-  /** MPAN core (ESME) or MPRN (GSME). */
-  mpxn: string;
-  mpanCore: string | null;
-  mprn: string | null;
-  /** Responsible Supplier. */
-  supplierId: string;
-  siteId: string | null;
-}
-
-export interface MeterSpec {
-  /** Position in the whole fleet: groups in file order, then devices. Drives sharding. */
-  index: number;
-  id: string;
-  /** Group name; null for a hand-written device. */
-  group: string | null;
-  profile: string;
-  deviceType: DeviceType;
-  cohort: Cohort;
-  endpoint: MeterEndpoint;
-  identity: MeterIdentity;
-  registration: MeterRegistration;
-  card: MeterCard | null;
-  credentials: MeterCredential[];
-  /** DLMS meters: the link the fleet file chose (absent: the default, src/farm/dlms-serving.ts). */
-  link?: 'hdlc' | 'wrapper' | 'mode-e';
-  /** A clone's template (group key `template`): the file as the fleet names it and its SHA-256. */
-  template?: TemplateRef;
-}
-
-export interface FleetPlan {
-  version: 1;
-  fleet: string;
-  seed: string;
-  /** Payment Card ID prefix of every supplier that issues a card in this fleet (sorted). */
-  issuerPrefixes: Record<string, string>;
-  meters: MeterSpec[];
-  /** Group name -> the clone template its meters start from (only groups with `template`). */
-  templates?: Record<string, CloneTemplate>;
-}
+export type {
+  FleetPlan,
+  MeterCard,
+  MeterCredential,
+  MeterEndpoint,
+  MeterRegistration,
+  MeterSpec,
+} from './fleet-plan';
+export { planDigest } from './fleet-plan';
 
 export interface GenerateOptions {
   /** File name for error messages. */
@@ -117,6 +70,16 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
 function uriHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** An ESME is registered by its MPAN core, a GSME by its MPRN. */
+function registration(
+  esme: boolean,
+  mpxn: string,
+  supplierId: string,
+  siteId: string | null,
+): MeterRegistration {
+  return { mpxn, mpanCore: esme ? mpxn : null, mprn: esme ? null : mpxn, supplierId, siteId };
 }
 
 class Fail extends Error {
@@ -413,13 +376,7 @@ class Generator {
         cohort: g.cohort,
         endpoint,
         identity: this.identity(profile, serial, deviceId),
-        registration: {
-          mpxn,
-          mpanCore: esme ? mpxn : null,
-          mprn: esme ? null : mpxn,
-          supplierId,
-          siteId,
-        },
+        registration: registration(esme, mpxn, supplierId, siteId),
         card,
         credentials: credentialsFor(g.credentials, profile, this.spec.seed, id, `${at}.credentials`),
         ...(g.link !== undefined ? { link: g.link } : {}),
@@ -484,13 +441,7 @@ class Generator {
       cohort: d.cohort,
       endpoint,
       identity: this.identity(profile, serial, deviceId),
-      registration: {
-        mpxn,
-        mpanCore: esme ? mpxn : null,
-        mprn: esme ? null : mpxn,
-        supplierId: d.supplierId,
-        siteId,
-      },
+      registration: registration(esme, mpxn, d.supplierId, siteId),
       card,
       credentials: credentialsFor(d.credentials, profile, this.spec.seed, d.id, `${at}.credentials`),
       ...(d.link !== undefined ? { link: d.link } : {}),
@@ -542,9 +493,4 @@ export function generateFleet(
     if (e instanceof Fail) throw fleetError(file, [at(e.issue)]);
     throw e;
   }
-}
-
-/** SHA-256 of the plan's canonical JSON: equal digests = byte-identical fleets. */
-export function planDigest(plan: FleetPlan): string {
-  return createHash('sha256').update(JSON.stringify(plan)).digest('hex');
 }

@@ -45,12 +45,13 @@ import type {
 } from '../session';
 import type { C1218SessionOptions, ProfileSelection } from './c1218-session';
 import {
+  CARD_PATHS,
   IDENTITY_PATHS,
   MIGRATION_PATHS,
   PREPAYMENT_PATHS,
+  cardRecordFrom,
   identityFrom,
   invalid,
-  iso,
   migrationStateFrom,
   num,
   prepaymentFrom,
@@ -215,24 +216,13 @@ export class C1218MeterSession implements MeterSession {
   }
 
   async readCardRecord(): Promise<Reading<CardRecord | null>> {
-    const v = await this.values(
-      ['card.paymentCardId'],
-      ['card.present', 'card.issuerSupplierId', 'card.registeredAt'],
-    );
+    const v = await this.values(CARD_PATHS.required, CARD_PATHS.optional);
     const id = str(v.get('card.paymentCardId'));
     const present = v.get('card.present');
     if (present === false || (present === undefined && id === null))
       return { value: null, evidence: v.evidence };
     if (id === null) throw invalid('card record: CARD_PRESENT is set but the Payment Card ID is blank');
-    const at = num(v.get('card.registeredAt'));
-    return {
-      value: {
-        paymentCardId: id,
-        issuerSupplierId: str(v.get('card.issuerSupplierId')),
-        registeredAt: at === null ? null : iso(at),
-      },
-      evidence: v.evidence,
-    };
+    return { value: cardRecordFrom(v, id), evidence: v.evidence };
   }
 
   async readPrepaymentSummary(): Promise<Reading<PrepaymentSummary>> {

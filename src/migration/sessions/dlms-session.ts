@@ -79,9 +79,11 @@ import type {
   SessionRequest,
 } from '../session';
 import {
+  CARD_PATHS,
   IDENTITY_PATHS,
   MIGRATION_PATHS,
   PREPAYMENT_PATHS,
+  cardRecordFrom,
   identityFrom,
   invalid,
   iso,
@@ -280,21 +282,10 @@ export class DlmsMeterSession implements MeterSession {
   }
 
   async readCardRecord(): Promise<Reading<CardRecord | null>> {
-    const v = await this.values(
-      ['card.paymentCardId'],
-      ['card.present', 'card.issuerSupplierId', 'card.registeredAt'],
-    );
+    const v = await this.values(CARD_PATHS.required, CARD_PATHS.optional);
     const id = str(v.get('card.paymentCardId'));
     if (v.get('card.present') === false || id === null) return { value: null, evidence: v.evidence };
-    const at = num(v.get('card.registeredAt'));
-    return {
-      value: {
-        paymentCardId: id,
-        issuerSupplierId: str(v.get('card.issuerSupplierId')),
-        registeredAt: at === null ? null : iso(at),
-      },
-      evidence: v.evidence,
-    };
+    return { value: cardRecordFrom(v, id), evidence: v.evidence };
   }
 
   async readPrepaymentSummary(): Promise<Reading<PrepaymentSummary>> {

@@ -6,7 +6,13 @@
 import { ErrorCode, SimError } from '../../core/errors';
 import type { ModelValue } from '../../device/model-paths';
 import type { FirmwareProfile } from '../../profiles/schema';
-import type { DeviceIdentity, MeterRegistration, MigrationState, PrepaymentSummary } from '../session';
+import type {
+  CardRecord,
+  DeviceIdentity,
+  MeterRegistration,
+  MigrationState,
+  PrepaymentSummary,
+} from '../session';
 
 /** Values read by model path; `undefined` = the profile does not map that path. */
 export interface ModelValues {
@@ -76,6 +82,24 @@ export function registrationFrom(v: ModelValues, deviceType: string): MeterRegis
     mpxn: str(v.get(mpxn!)),
     supplierId: str(v.get('registration.supplierId')),
     siteId: str(v.get('registration.siteId')),
+  };
+}
+
+export const CARD_PATHS = {
+  required: ['card.paymentCardId'],
+  optional: ['card.present', 'card.issuerSupplierId', 'card.registeredAt'],
+} as const;
+
+/**
+ * The card record, once the session has decided a card is there: whether one is differs per
+ * stack (C12.18's CARD_PRESENT flag, DLMS's empty structure), what it holds does not.
+ */
+export function cardRecordFrom(v: ModelValues, paymentCardId: string): CardRecord {
+  const at = num(v.get('card.registeredAt'));
+  return {
+    paymentCardId,
+    issuerSupplierId: str(v.get('card.issuerSupplierId')),
+    registeredAt: at === null ? null : iso(at),
   };
 }
 

@@ -63,6 +63,30 @@ export function tableChecksum(data: Uint8Array, start = 0, end = data.length): n
   return -sum & 0xff;
 }
 
+/** `<count> <data> <cksum>`, the table data a write request and a read response carry. */
+export function writeTableData(w: ByteWriter, data: Uint8Array): ByteWriter {
+  return w.u16be(data.length).bytes(data).u8(tableChecksum(data));
+}
+
+/**
+ * Read `<count> <data> <cksum>` up to the end of the message; a checksum that does not match the
+ * data is a coded error on the `checksum` field.
+ */
+export function readTableData(r: ByteReader): Buffer {
+  const count = r.u16be('count');
+  const data = r.bytes(count, 'data');
+  const k = r.u8('checksum');
+  r.expectEnd();
+  const expected = tableChecksum(data);
+  if (k !== expected) {
+    r.fail(`0x${k.toString(16)} received, 0x${expected.toString(16)} computed`, 'checksum', {
+      received: k,
+      computed: expected,
+    });
+  }
+  return data;
+}
+
 export function encodeRequest(req: PsemRequest): Buffer {
   switch (req.service) {
     case 'ident':
@@ -84,7 +108,7 @@ export function encodeRequest(req: PsemRequest): Buffer {
       const w = new ByteWriter(req.data.length + 9);
       if (req.offset === undefined) w.u8(Service.fullWrite).u16be(req.tableId);
       else w.u8(Service.partialWriteOffset).u16be(req.tableId).u24be(req.offset);
-      return w.u16be(req.data.length).bytes(req.data).u8(tableChecksum(req.data)).toBuffer();
+      return writeTableData(w, req.data).toBuffer();
     }
     case 'logon':
       fixedLength(req.user, USER_NAME_LENGTH, 'PsemLogonRequest.user');
@@ -159,17 +183,7 @@ export function decodeRequest(bytes: Uint8Array): PsemRequest {
       const r = new ByteReader(bytes, partial ? 'PsemPartialWriteRequest' : 'PsemWriteRequest', 1);
       const tableId = r.u16be('tableId');
       const offset = partial ? r.u24be('offset') : undefined;
-      const count = r.u16be('count');
-      const data = r.bytes(count, 'data');
-      const k = r.u8('checksum');
-      r.expectEnd();
-      const expected = tableChecksum(data);
-      if (k !== expected) {
-        r.fail(`0x${k.toString(16)} received, 0x${expected.toString(16)} computed`, 'checksum', {
-          received: k,
-          computed: expected,
-        });
-      }
+      const data = readTableData(r);
       return offset === undefined
         ? { service: 'write', tableId, data }
         : { service: 'write', tableId, offset, data };

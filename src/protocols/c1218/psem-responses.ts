@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter } from '../../core/bytes';
 import { ErrorCode, SimError } from '../../core/errors';
-import { tableChecksum, type PsemRequest } from './psem-requests';
+import { readTableData, writeTableData, type PsemRequest } from './psem-requests';
 
 /**
  * PSEM responses (docs/c1218.md §2). The first byte is the response code; an OK response's body
@@ -76,12 +76,7 @@ export function encodeResponse(resp: PsemResponse): Buffer {
           `PsemReadResponse: ${resp.data.length} bytes exceed a 16-bit count`,
         );
       }
-      return new ByteWriter(resp.data.length + 4)
-        .u8(0)
-        .u16be(resp.data.length)
-        .bytes(resp.data)
-        .u8(tableChecksum(resp.data))
-        .toBuffer();
+      return writeTableData(new ByteWriter(resp.data.length + 4).u8(0), resp.data).toBuffer();
     }
     case 'negotiate': {
       const w = new ByteWriter(5).u8(0).u16be(resp.packetSize).u8(resp.maxPackets);
@@ -129,18 +124,7 @@ export function decodeResponse(bytes: Uint8Array, shape: ResponseShape): PsemRes
       return { kind: 'ok' };
     }
     case 'read': {
-      const r = new ByteReader(bytes, 'PsemReadResponse', 1);
-      const count = r.u16be('count');
-      const data = r.bytes(count, 'data');
-      const k = r.u8('checksum');
-      r.expectEnd();
-      const expected = tableChecksum(data);
-      if (k !== expected) {
-        r.fail(`0x${k.toString(16)} received, 0x${expected.toString(16)} computed`, 'checksum', {
-          received: k,
-          computed: expected,
-        });
-      }
+      const data = readTableData(new ByteReader(bytes, 'PsemReadResponse', 1));
       return { kind: 'read', data };
     }
     case 'negotiate': {

@@ -4,7 +4,7 @@
  * device byte order (ST0 DATA_ORDER): b0-10 procedure number, b11 STD_VS_MFG, b12-15 SELECTOR.
  */
 import { MFG_FLAG } from './contract';
-import { DEFAULT_CODEC_CONTEXT, type CodecContext, type DataOrder } from './field-types';
+import { DEFAULT_CODEC_CONTEXT, type CodecContext, type DataOrder, type TableRecord } from './field-types';
 import { ST7_LAYOUT, ST8_LAYOUT } from './standard-layouts';
 import { decodeTable, encodeTable } from './table-codec';
 
@@ -64,60 +64,52 @@ function ctxFor(dataOrder: DataOrder): CodecContext {
   return { ...DEFAULT_CODEC_CONTEXT, dataOrder };
 }
 
-export function encodeProcedureRequest(req: ProcedureRequest, dataOrder: DataOrder): Buffer {
-  return encodeTable(
-    ST7_LAYOUT,
-    {
-      TABLE_IDB_BFLD: {
-        TBL_PROC_NBR: req.procedure,
-        STD_VS_MFG_FLAG: req.mfg ? 1 : 0,
-        SELECTOR: req.selector,
-      },
-      SEQ_NBR: req.seq,
-      PARM: req.params,
+/** What ST7 and ST8 both begin with: the procedure (TABLE_IDB_BFLD) and SEQ_NBR. */
+type ProcedureHeader = Pick<ProcedureRequest, 'procedure' | 'mfg' | 'selector' | 'seq'>;
+
+function headerFields(h: ProcedureHeader): TableRecord {
+  return {
+    TABLE_IDB_BFLD: {
+      TBL_PROC_NBR: h.procedure,
+      STD_VS_MFG_FLAG: h.mfg ? 1 : 0,
+      SELECTOR: h.selector,
     },
-    ctxFor(dataOrder),
-  );
+    SEQ_NBR: h.seq,
+  };
 }
 
-/** Throws SimError (DecodeTruncated) if fewer than the 3 header bytes are given. */
-export function decodeProcedureRequest(bytes: Uint8Array, dataOrder: DataOrder): ProcedureRequest {
-  const rec = decodeTable(ST7_LAYOUT, bytes, ctxFor(dataOrder));
+function headerFrom(rec: TableRecord): ProcedureHeader {
   const idb = rec['TABLE_IDB_BFLD'] as Record<string, number>;
   return {
     procedure: idb['TBL_PROC_NBR']!,
     mfg: idb['STD_VS_MFG_FLAG'] === 1,
     selector: idb['SELECTOR']!,
     seq: rec['SEQ_NBR'] as number,
-    params: rec['PARM'] as Buffer,
   };
+}
+
+export function encodeProcedureRequest(req: ProcedureRequest, dataOrder: DataOrder): Buffer {
+  return encodeTable(ST7_LAYOUT, { ...headerFields(req), PARM: req.params }, ctxFor(dataOrder));
+}
+
+/** Throws SimError (DecodeTruncated) if fewer than the 3 header bytes are given. */
+export function decodeProcedureRequest(bytes: Uint8Array, dataOrder: DataOrder): ProcedureRequest {
+  const rec = decodeTable(ST7_LAYOUT, bytes, ctxFor(dataOrder));
+  return { ...headerFrom(rec), params: rec['PARM'] as Buffer };
 }
 
 export function encodeProcedureResponse(res: ProcedureResponse, dataOrder: DataOrder): Buffer {
   return encodeTable(
     ST8_LAYOUT,
-    {
-      TABLE_IDB_BFLD: {
-        TBL_PROC_NBR: res.procedure,
-        STD_VS_MFG_FLAG: res.mfg ? 1 : 0,
-        SELECTOR: res.selector,
-      },
-      SEQ_NBR: res.seq,
-      RESULT_CODE: res.result,
-      RESP_DATA: res.data,
-    },
+    { ...headerFields(res), RESULT_CODE: res.result, RESP_DATA: res.data },
     ctxFor(dataOrder),
   );
 }
 
 export function decodeProcedureResponse(bytes: Uint8Array, dataOrder: DataOrder): ProcedureResponse {
   const rec = decodeTable(ST8_LAYOUT, bytes, ctxFor(dataOrder));
-  const idb = rec['TABLE_IDB_BFLD'] as Record<string, number>;
   return {
-    procedure: idb['TBL_PROC_NBR']!,
-    mfg: idb['STD_VS_MFG_FLAG'] === 1,
-    selector: idb['SELECTOR']!,
-    seq: rec['SEQ_NBR'] as number,
+    ...headerFrom(rec),
     result: rec['RESULT_CODE'] as number,
     data: rec['RESP_DATA'] as Buffer,
   };

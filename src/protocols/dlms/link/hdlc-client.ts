@@ -18,6 +18,7 @@ import { HdlcFramer } from '../hdlc/framer';
 import type { HdlcEffect, HdlcTimer } from '../hdlc/link-types';
 import { HDLC_DEFAULT_PARAMETERS, type HdlcParameters } from '../hdlc/parameters';
 import { EchoCanceller } from '../iec62056-21/echo';
+import { runSharedHdlcEffect } from './hdlc-effects';
 import { NamedTimers, Pending } from './timers';
 import type { ApduClientLink, ApduLinkEvents, LinkAddress } from './types';
 
@@ -232,21 +233,8 @@ export class HdlcClientLink extends EventEmitter<ApduLinkEvents> implements Apdu
         if (wasUp) this.emit('down', this.address, e.error);
         return;
       }
-      case 'sent':
-        this.pending.resolve(e.id);
-        return;
-      case 'failed':
-        this.pending.reject(e.id, e.error);
-        return;
-      case 'startTimer':
-        this.timers.start(e.timer, e.ms);
-        return;
-      case 'stopTimer':
-        this.timers.stop(e.timer);
-        return;
-      case 'protocolError':
-        this.log.debug({ err: e.error.message }, 'hdlc client: protocol error');
-        return;
+      default:
+        runSharedHdlcEffect(e, this.pending, this.timers, this.log, 'hdlc client');
     }
   }
 }

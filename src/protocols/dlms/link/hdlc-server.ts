@@ -17,6 +17,7 @@ import {
   type HdlcServerState,
 } from '../hdlc/server-link';
 import { serverInputFromRaw } from '../hdlc/server-rx';
+import { runSharedHdlcEffect } from './hdlc-effects';
 import { NamedTimers, Pending } from './timers';
 import type { ApduLink, ApduLinkEvents, LinkAddress } from './types';
 
@@ -252,21 +253,8 @@ export class HdlcServerLink extends EventEmitter<ApduLinkEvents> implements Apdu
       case 'disconnected':
         this.emit('down', this.addressOf(station, before), e.error);
         return;
-      case 'sent':
-        this.pending.resolve(e.id);
-        return;
-      case 'failed':
-        this.pending.reject(e.id, e.error);
-        return;
-      case 'startTimer':
-        station.timers.start(e.timer, e.ms);
-        return;
-      case 'stopTimer':
-        station.timers.stop(e.timer);
-        return;
-      case 'protocolError':
-        this.log.debug({ err: e.error.message }, 'hdlc: protocol error');
-        return;
+      default:
+        runSharedHdlcEffect(e, this.pending, station.timers, this.log, 'hdlc');
     }
   }
 }

@@ -210,10 +210,8 @@ export class ModeEServerLink extends EventEmitter<ApduLinkEvents> implements Apd
         });
         return;
       case 'startTimer':
-        this.timers.start(e.timer, e.ms);
-        return;
       case 'stopTimer':
-        this.timers.stop(e.timer);
+        this.timers.apply(e);
         return;
     }
   }

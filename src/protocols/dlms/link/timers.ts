@@ -1,6 +1,16 @@
 import type { Clock } from '../../../core/clock';
 import { Deadline } from '../../../core/deadline';
 
+/** The timer effects of the link state machines (HDLC, IEC 62056-21 sign-on), run alike by every link. */
+export type TimerEffect<T extends string> =
+  | { readonly kind: 'startTimer'; readonly timer: T; readonly ms: number }
+  | { readonly kind: 'stopTimer'; readonly timer: T };
+
+/** The effects that settle the promise a send() returned: its APDU went out, or never will. */
+export type SendOutcomeEffect =
+  | { readonly kind: 'sent'; readonly id: number }
+  | { readonly kind: 'failed'; readonly id: number; readonly error: unknown };
+
 /**
  * Named one-shot timers on the injectable Clock, as the state machines' effects ask for them.
  *
@@ -26,6 +36,12 @@ export class NamedTimers<T extends string> {
 
   stop(timer: T): void {
     this.slots.get(timer)?.stop();
+  }
+
+  /** Run a state machine's `startTimer` / `stopTimer` effect. */
+  apply(e: TimerEffect<T>): void {
+    if (e.kind === 'startTimer') this.start(e.timer, e.ms);
+    else this.stop(e.timer);
   }
 
   /** Stop every timer and release the clock's timers (the owner is closing). */
@@ -57,6 +73,12 @@ export class Pending {
   reject(id: number, error: unknown): void {
     this.waiting.get(id)?.reject(error);
     this.waiting.delete(id);
+  }
+
+  /** Run a state machine's `sent` / `failed` effect. */
+  settle(e: SendOutcomeEffect): void {
+    if (e.kind === 'sent') this.resolve(e.id);
+    else this.reject(e.id, e.error);
   }
 
   rejectAll(error: unknown): void {
