@@ -392,7 +392,15 @@ export function parseFleetText(text: string, file = '<fleet>'): FleetSpec {
         ...(e.linePos ? { line: e.linePos[0].line } : {}),
       })),
     );
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    // toJS throws on what the parser lets through: an alias to an unknown anchor, alias bombs.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw fleetError(file, [
+      { file, path: '<root>', reason: `YAML: ${e instanceof Error ? e.message : String(e)}` },
+    ]);
+  }
   const withLines = (list: FleetIssue[]): FleetIssueAt[] =>
     list.map((i) => {
       const line = lineOf(doc, lines, i.path);

@@ -313,6 +313,17 @@ describe('property: the fleet parser never crashes', () => {
     );
   });
 
+  it('an alias to an anchor that does not exist is FarmFleetInvalid, not a ReferenceError (fast-check counterexample)', () => {
+    const text = EXAMPLE.replace(/count: (\d+)/, 'count: *$1');
+    expect(text).not.toBe(EXAMPLE);
+    expect(() => parseFleetText(text, 'm.yaml')).toThrow(
+      expect.objectContaining({
+        codeName: 'FarmFleetInvalid',
+        message: expect.stringMatching(/m\.yaml.*Unresolved alias/s),
+      }),
+    );
+  });
+
   it('mutated YAML text yields a spec or a coded error', () => {
     fc.assert(
       fc.property(fc.nat(EXAMPLE.length - 1), fc.string({ maxLength: 4 }), fc.nat(3), (at, insert, cut) => {
