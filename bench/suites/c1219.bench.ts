@@ -1,3 +1,10 @@
+import { ManualClock } from '../../src/core/clock';
+import { Meter } from '../../src/device/meter';
+import { MemoryMeterStore } from '../../src/device/storage';
+import { bindC1219 } from '../../src/profiles/c1219-binding';
+import { deviceBehaviour, newMeterFromProfile } from '../../src/profiles/device-binding';
+import { loadProfile } from '../../src/profiles/loader';
+import type { FirmwareProfile } from '../../src/profiles/schema';
 import { mt, type SessionAccess } from '../../src/protocols/c1219/contract';
 import {
   DEFAULT_CODEC_CONTEXT,
@@ -12,7 +19,16 @@ import { round, type BenchHarness } from '../harness';
 /**
  * C12.19 engine CPU. Target: a C12.18 read of a 64-byte table under 20 µs of server CPU
  * including the link layer, so the table engine's part should be a few µs.
+ *
+ * Binding build: a farm binds one C12.19 engine per TCP connection (bindC1219), so a
+ * 10,000-meter sweep builds 10,000 of them. Target: at most 30 µs of CPU per build.
  */
+
+/** Shipped Secure profiles whose per-connection binding build is timed (ESME and GSME). */
+const BOUND_PROFILES = [
+  { key: 'esme_p4x2g04', id: 'secure-liberty100-esme-p4x2g04' },
+  { key: 'gsme_g1x2g01', id: 'secure-liberty110-gsme-g1x2g01' },
+] as const;
 
 /** A 64-byte manufacturer table of mixed field types (modelled card-record shape). */
 const LAYOUT: TableLayout = {
@@ -56,6 +72,50 @@ async function cpuPerAsyncCall(fn: () => Promise<unknown>, iterations: number): 
   for (let i = 0; i < iterations; i++) await fn();
   const c = process.cpuUsage(c0);
   return round((c.user + c.system) / iterations);
+}
+
+/** Meters made from the profile as a farm makes them (seeded ids, memory store, fixed clock). */
+function metersOf(profileId: string, n: number): { profile: FirmwareProfile; meters: Meter[] } {
+  const profile = loadProfile(profileId).profile;
+  const clock = new ManualClock(Date.UTC(2026, 2, 1, 10, 0, 0));
+  const meters = Array.from({ length: n }, (_v, i) =>
+    Meter.create(
+      newMeterFromProfile(profile, {
+        id: `bench-${i}`,
+        index: i,
+        ids: 'bench-c1219',
+        supplierId: 'SUPA',
+        card: { issuerSupplierId: 'SUPB' },
+        now: clock.now(),
+      }),
+      { store: new MemoryMeterStore(), clock, behaviour: deviceBehaviour(profile) },
+    ),
+  );
+  return { profile, meters };
+}
+
+/**
+ * µs per bindC1219, the profile's own caches warm as on a farm. The CPU figure builds for
+ * 100 meters in turn and keeps the last 500 bindings alive (open connections), so what a
+ * build allocates is collected the way a farm's is, not all in the nursery.
+ */
+function measureBindingBuild(h: BenchHarness): void {
+  for (const { key, id } of BOUND_PROFILES) {
+    const { profile, meters } = metersOf(id, 100);
+    const live = new Array<unknown>(500);
+    let i = 0;
+    const cpu = round(
+      h.cpuPerCall(() => {
+        live[i % live.length] = bindC1219(profile, meters[i % meters.length]!);
+        i++;
+      }, 20_000),
+    );
+    h.record(`binding.build.${key}.cpu_us`, cpu, 'us', 'bindC1219 per connection, 500 open; target <= 30');
+    const one = meters[0]!;
+    const stats = h.measureSync(() => void bindC1219(profile, one), { iterations: 20_000, warmup: 2000 });
+    h.recordStats(`binding.build.${key}`, stats);
+    h.log(`bindC1219 ${id}: ${cpu.toFixed(2)} us CPU, median ${stats.medianUs.toFixed(2)} us wall per build`);
+  }
 }
 
 export default async function run(h: BenchHarness): Promise<void> {
@@ -105,4 +165,6 @@ export default async function run(h: BenchHarness): Promise<void> {
   h.log(
     `64-byte MT read: median ${stats.medianUs.toFixed(2)} us wall, ${cpu.toFixed(2)} us CPU (target: a few us)`,
   );
+
+  measureBindingBuild(h);
 }

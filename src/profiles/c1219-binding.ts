@@ -19,6 +19,9 @@
  *   own check answers, docs/c1219-implementation.md).
  * - Every operation runs as the actor `c1218/<level>` (the access level that logged on), so the
  *   meter's event log says who cleared what.
+ * - One binding is built per connection: what depends only on the profile (layouts, access, the
+ *   table and procedure definitions) is built once per profile (c1219-binding-plan.ts), and a
+ *   binding holds only the meter, the connection's engine (ST3, ST8) and its listeners.
  */
 import { ErrorCode, SimError } from '../core/errors';
 import { TypedEmitter } from '../core/events';
@@ -33,27 +36,14 @@ import {
   type TableServer,
   type TableWriteResult,
 } from '../protocols/c1219/contract';
-import type { PasswordEntry } from '../protocols/c1219/engine-types';
-import { layoutSize } from '../protocols/c1219/field-types';
+import type { PasswordEntry, ProcedureOutcome } from '../protocols/c1219/engine-types';
 import { decodeProcedureRequest, procedureId } from '../protocols/c1219/procedure-codec';
 import { StdTable } from '../protocols/c1219/standard-layouts';
-import { encodeTable } from '../protocols/c1219/table-codec';
 import { createTableEngine, type TableEngine } from '../protocols/c1219/table-engine';
-import { c1219Map, type BoundProcedure, type BoundTable, type C1219Map } from './c1219-binding-layouts';
-import {
-  MAX_PROCEDURE_RESPONSE,
-  runBoundProcedure,
-  type BoundProcedureResult,
-} from './c1219-binding-procedures';
-import { encodeTableRecord, recordValues } from './c1219-binding-records';
-import {
-  BOUND_STANDARD_TABLES,
-  ENGINE_STANDARD_TABLES,
-  standardTableLayout,
-  standardTableRecord,
-} from './c1219-binding-standard';
+import type { BoundProcedure, C1219Map } from './c1219-binding-layouts';
+import { c1219BindPlan } from './c1219-binding-plan';
+import { runBoundProcedure, type BoundProcedureResult } from './c1219-binding-procedures';
 import type { ValueContext } from './c1219-binding-values';
-import { applyTableWrite } from './c1219-binding-writes';
 import type { FirmwareProfile } from './schema';
 
 export interface C1219BindingOptions {
@@ -128,12 +118,14 @@ const STANDARD_NAMES: Readonly<Record<number, string>> = {
 
 /** The profile-driven TableServer of one meter (see the header). */
 export class C1219Binding extends TypedEmitter<C1219BindingEvents> implements TableServer {
-  readonly engine: TableEngine;
+  readonly engine: TableEngine<C1219Binding>;
   readonly map: C1219Map;
   readonly profile: FirmwareProfile;
   readonly meter: Meter;
   private readonly vc: ValueContext;
-  private readonly log: Logger;
+  private readonly logger: Logger;
+  /** Made when something is first logged: most connections log nothing. */
+  private childLog: Logger | undefined;
   private readonly actorPrefix: string;
   private lastRun: BoundProcedureResult | undefined;
 
@@ -145,75 +137,45 @@ export class C1219Binding extends TypedEmitter<C1219BindingEvents> implements Ta
         `meter ${meter.id} was made from profile ${meter.state.profileId}, not ${profile.id}`,
         { meterId: meter.id, meterProfile: meter.state.profileId, profile: profile.id },
       );
+    const plan = c1219BindPlan(profile);
     this.profile = profile;
     this.meter = meter;
-    this.map = c1219Map(profile);
-    const c = profile.protocol.stack === 'c1218' ? profile.protocol.c1218 : undefined;
-    this.vc = { ctx: this.map.context, pad: c?.passwordPad ?? 0x00 };
-    this.log = (options.logger ?? silentLogger).child({ component: 'c1219-binding', meter: meter.id });
+    this.map = plan.map;
+    this.vc = plan.vc;
+    this.logger = options.logger ?? silentLogger;
     this.actorPrefix = options.actorPrefix ?? 'c1218';
-    const tableAccess: Record<number, (typeof this.map.standardTables)[number]['access']> = {};
-    for (const st of this.map.standardTables) {
-      const n = st.ref.number;
-      if (!ENGINE_STANDARD_TABLES.has(n) && !BOUND_STANDARD_TABLES.has(n) && !st.raw)
-        throw new SimError(
-          ErrorCode.ProfileIncompatible,
-          `${profile.id}: ${st.ref.label} is listed, but the C12.19 binding serves no data for it`,
-          { profile: profile.id, table: st.ref.label },
-        );
-      if (ENGINE_STANDARD_TABLES.has(n)) tableAccess[n] = st.access;
-    }
-    this.engine = createTableEngine({
-      format: this.map.context,
-      genConfig: {
-        deviceClass: Buffer.from(profile.c1219!.deviceClass, 'latin1'),
-        // ST0 NAMEPLATE_TYPE: 0 gas, 2 electric (docs/c1218.md §3).
-        nameplateType: profile.identity.deviceType === 'GSME' ? 0 : 2,
-      },
+    this.engine = createTableEngine<C1219Binding>({
+      format: plan.map.context,
+      genConfig: plan.genConfig,
       // ST52 reads device time; no `set`: SP10 is the profile's own procedure.
       meterClock: { now: () => meter.now() },
       security: {
         passwords: () => this.passwords(),
-        pad: this.vc.pad === 0x20 ? 0x20 : 0x00,
+        pad: plan.securityPad,
         // The device counts failures and locks out (authenticate below), not the engine.
         maxFailures: 0,
       },
-      tableAccess,
+      tableAccess: plan.tableAccess,
       clock: meter.clock,
-      logger: options.logger ?? silentLogger,
+      logger: this.logger,
+      host: this,
     });
-    for (const st of this.map.standardTables) {
-      const raw = st.raw;
-      if (raw && !ENGINE_STANDARD_TABLES.has(st.ref.number)) {
-        // A captured table (docs/capture.md): its bytes as they were read.
-        this.engine.registerTable({
-          id: st.ref.wireId,
-          layout: {
-            id: st.ref.wireId,
-            name: st.ref.label,
-            fields: [{ name: 'RAW', type: 'BINARY', size: raw.length }],
-          },
-          access: st.access,
-          read: () => Buffer.from(raw),
-        });
-        continue;
-      }
-      if (!BOUND_STANDARD_TABLES.has(st.ref.number)) continue;
-      const layout = standardTableLayout(st.ref.number, this.map.context);
-      this.engine.registerTable({
-        id: st.ref.wireId,
-        layout,
-        access: st.access,
-        read: () =>
-          encodeTable(
-            layout,
-            standardTableRecord(st.ref.number, profile, meter.state, this.map.context),
-            this.map.context,
-          ),
-      });
+    // The profile's shared definitions: their callbacks get this binding from the engine.
+    for (const def of plan.tables) this.engine.registerTable(def);
+    for (const proc of plan.procedures) {
+      if (proc.builtin)
+        throw new SimError(
+          ErrorCode.ProfileIncompatible,
+          `${profile.id}: ${proc.bound.ref.label} is built into the table engine and cannot run ${proc.bound.action}`,
+          { profile: profile.id, procedure: proc.bound.ref.label },
+        );
+      this.engine.registerProcedure(proc.def);
     }
-    for (const t of this.map.tables) this.registerTable(t);
-    for (const proc of this.map.procedures) this.registerProcedure(proc);
+  }
+
+  private get log(): Logger {
+    this.childLog ??= this.logger.child({ component: 'c1219-binding', meter: this.meter.id });
+    return this.childLog;
   }
 
   private passwords(): PasswordEntry[] {
@@ -223,43 +185,14 @@ export class C1219Binding extends TypedEmitter<C1219BindingEvents> implements Ta
       .map((l) => ({ password: Buffer.from(secrets[l.name]!, 'hex'), groups: 1 << l.group }));
   }
 
-  private registerTable(t: BoundTable): void {
-    this.engine.registerTable({
-      id: t.ref.wireId,
-      layout: t.layout,
-      access: t.access,
-      read: () =>
-        t.raw ? Buffer.from(t.raw) : encodeTableRecord(t, this.meter.state, this.meter.now(), this.vc),
-      ...(t.writable
-        ? {
-            write: (record, info) =>
-              applyTableWrite(this.meter, recordValues(t, record, this.vc), this.actorOf(info.access)),
-          }
-        : {}),
-    });
-  }
-
-  private registerProcedure(proc: BoundProcedure): void {
-    const n = proc.ref.number;
-    // SP3/SP6/SP7/SP8 are engine built-ins (SP3 only with clearData, which is not given).
-    if (proc.ref.kind === 'SP' && [6, 7, 8].includes(n))
-      throw new SimError(
-        ErrorCode.ProfileIncompatible,
-        `${this.profile.id}: ${proc.ref.label} is built into the table engine and cannot run ${proc.action}`,
-        { profile: this.profile.id, procedure: proc.ref.label },
-      );
-    this.engine.registerProcedure({
-      id: proc.ref.wireId,
-      name: proc.spec.name,
-      access: proc.access,
-      maxParamLength: layoutSize(proc.layout, this.map.context),
-      maxResponseLength: MAX_PROCEDURE_RESPONSE,
-      run: async (params, access) => {
-        const r = await runBoundProcedure(this.meter, proc, params, this.actorOf(access), this.vc);
-        this.lastRun = r;
-        return r.outcome;
-      },
-    });
+  /**
+   * Run a profile procedure on the meter as the session's actor (the shared procedure
+   * definitions of c1219-binding-plan.ts call it); remembered for the `procedure` event.
+   */
+  async runProcedure(proc: BoundProcedure, params: Buffer, access: SessionAccess): Promise<ProcedureOutcome> {
+    const r = await runBoundProcedure(this.meter, proc, params, this.actorOf(access), this.vc);
+    this.lastRun = r;
+    return r.outcome;
   }
 
   /** The access level a session authenticated as (one group bit per level), or null. */
@@ -268,7 +201,8 @@ export class C1219Binding extends TypedEmitter<C1219BindingEvents> implements Ta
     return this.profile.accessLevels.find((l) => (access.groups & (1 << l.group)) !== 0)?.name ?? null;
   }
 
-  private actorOf(access: SessionAccess): string {
+  /** The actor device operations of this session run as: `<prefix>/<level>` (or `user-<id>`). */
+  actorOf(access: SessionAccess): string {
     const level = this.levelOf(access);
     return `${this.actorPrefix}/${level ?? `user-${access.userId}`}`.slice(0, 64);
   }

@@ -262,10 +262,20 @@ function overlaps(a: number, b: number): boolean {
   return (lo(a) & lo(b)) !== 0 || (hi(a) & hi(b)) !== 0;
 }
 
+/**
+ * Layouts already found well formed. Layouts are data that is built once and then only read
+ * (a profile's are per-profile constants, shared by every connection's table engine), so the
+ * same object need not be walked again each time an engine registers it. A layout that is
+ * changed after it was validated is a new layout only if it is a new object.
+ */
+const validLayouts = new WeakSet<TableLayout>();
+
 /** Throw SimError(ConfigInvalid) naming the field path unless the layout is well formed. */
 export function validateLayout(layout: TableLayout): void {
+  if (validLayouts.has(layout)) return;
   const path = layout.name || `table ${layout.id}`;
   if (!Number.isInteger(layout.id) || layout.id < 0 || layout.id > 0xffff)
     invalid(path, `table id ${layout.id} is not a 16-bit integer`);
   validateFields(layout.fields, path, true);
+  validLayouts.add(layout);
 }

@@ -39,27 +39,49 @@ const ED_MODES: readonly number[] = Object.values(EdMode);
  */
 export const DEFAULT_PROCEDURE_ACCESS: Access = { write: 0xff };
 
+/**
+ * In-memory ST3 state. A class rather than closures: every table engine without a mode-status
+ * store of its own (one per connection on a farm) holds one, so it is kept to one small object.
+ */
+class MemoryModeStatus implements ModeStatusStore {
+  private mode: number;
+  private std1: number;
+  private std2: number;
+  private mfg: number[];
+
+  constructor(initial: { mode?: number; std1?: number; std2?: number; mfg?: readonly number[] }) {
+    this.mode = initial.mode ?? EdMode.metering;
+    this.std1 = initial.std1 ?? 0;
+    this.std2 = initial.std2 ?? 0;
+    this.mfg = [...(initial.mfg ?? [])];
+  }
+
+  getMode(): number {
+    return this.mode;
+  }
+
+  setMode(m: number): void {
+    this.mode = m;
+  }
+
+  getStatus(): { std1: number; std2: number; mfg: readonly number[] } {
+    return { std1: this.std1, std2: this.std2, mfg: this.mfg };
+  }
+
+  clearStdStatus(): void {
+    this.std1 = 0;
+    this.std2 = 0;
+  }
+
+  clearMfgStatus(): void {
+    this.mfg = [];
+  }
+}
+
 export function createMemoryModeStatus(
   initial: { mode?: number; std1?: number; std2?: number; mfg?: readonly number[] } = {},
 ): ModeStatusStore {
-  let mode = initial.mode ?? EdMode.metering;
-  let std1 = initial.std1 ?? 0;
-  let std2 = initial.std2 ?? 0;
-  let mfg = [...(initial.mfg ?? [])];
-  return {
-    getMode: () => mode,
-    setMode: (m) => {
-      mode = m;
-    },
-    getStatus: () => ({ std1, std2, mfg }),
-    clearStdStatus: () => {
-      std1 = 0;
-      std2 = 0;
-    },
-    clearMfgStatus: () => {
-      mfg = [];
-    },
-  };
+  return new MemoryModeStatus(initial);
 }
 
 const completed: ProcedureOutcome = { result: ProcResult.completed };

@@ -40,11 +40,15 @@ import {
   type TableWriteResult,
 } from './contract';
 import type {
+  MaybePromise,
+  ModeStatusStore,
+  PasswordEntry,
   ProcedureDefinition,
   ProcedureOutcome,
   ResponsePolicy,
   TableDefinition,
   TableEngineOptions,
+  TableWriteInfo,
 } from './engine-types';
 import {
   type CodecContext,
@@ -69,11 +73,33 @@ import { StdTable, st44Layout } from './standard-layouts';
 import { builtinProcedures, createMemoryModeStatus } from './standard-procedures';
 import { decodeTable, encodeTable } from './table-codec';
 
-export interface TableEngine extends TableServer {
+/**
+ * A table definition that many engines may share, e.g. built once per firmware profile and
+ * registered with the engine of every connection: its callbacks are given the engine's `host`
+ * (the caller's per-connection object) instead of closing over it, so registering it allocates
+ * nothing per engine. A plain TableDefinition is one whose callbacks ignore the host.
+ */
+export interface SharedTableDefinition<H> extends Omit<TableDefinition, 'read' | 'write'> {
+  read: (host: H) => MaybePromise<TableRecord | Buffer>;
+  write?: (record: TableRecord, info: TableWriteInfo, host: H) => MaybePromise<PsemCodeValue | void>;
+}
+
+/** A procedure definition that many engines may share (see SharedTableDefinition). */
+export interface SharedProcedureDefinition<H> extends Omit<ProcedureDefinition, 'run'> {
+  run: (params: Buffer, access: SessionAccess, host: H) => MaybePromise<ProcedureOutcome>;
+}
+
+export interface HostedTableEngineOptions<H> extends TableEngineOptions {
+  /** Passed to the callbacks of shared definitions (SharedTableDefinition). */
+  host?: H;
+}
+
+export interface TableEngine<H = unknown> extends TableServer {
   /** The ST0 format settings every table of this engine is encoded with. */
   readonly context: CodecContext;
-  registerTable(def: TableDefinition): void;
-  registerProcedure(def: ProcedureDefinition): void;
+  /** A TableDefinition, or a definition shared by many engines (its callbacks get `host`). */
+  registerTable(def: SharedTableDefinition<H>): void;
+  registerProcedure(def: SharedProcedureDefinition<H>): void;
   /** ST0 as a record (what a full read of ST0 returns, decoded). */
   genConfig(): TableRecord;
   /** What ST8 holds now; undefined before any procedure posted a response in this session. */
@@ -83,18 +109,21 @@ export interface TableEngine extends TableServer {
   endSession(access: SessionAccess): void;
 }
 
-/** A table the engine serves: `image` undefined = write-only (ST7). */
-interface Served {
+/**
+ * A table the engine serves: `def` for a registered one, none for the engine's own (whose
+ * image builtinImage computes). Not `readable` = write-only (ST7).
+ */
+interface Served<H> {
   id: number;
   access: Access;
   writable: boolean;
-  image?: (access: SessionAccess) => Promise<Buffer | PsemCodeValue>;
-  def?: TableDefinition;
+  readable: boolean;
+  def?: SharedTableDefinition<H>;
   size?: number;
 }
 
-/** Engine-owned table ids; registering one of them is a configuration error. */
-const RESERVED_TABLES: ReadonlySet<number> = new Set<number>([
+/** Engine-owned table ids, in the order the engine serves them (ST52 only with a meter clock). */
+const BUILTIN_TABLES: readonly number[] = [
   StdTable.GEN_CONFIG,
   StdTable.ED_MODE_STATUS,
   StdTable.PROC_INITIATE,
@@ -103,7 +132,12 @@ const RESERVED_TABLES: ReadonlySet<number> = new Set<number>([
   StdTable.SECURITY,
   StdTable.ACCESS_CONTROL,
   StdTable.CLOCK,
-]);
+];
+
+/** Registering one of the engine's own ids is a configuration error. */
+const RESERVED_TABLES: ReadonlySet<number> = new Set<number>(BUILTIN_TABLES);
+
+const noPasswords = (): [] => [];
 
 /** Standard and manufacturer ids run 0..2039 each [T `enum_tables` comment]. */
 function validId(id: number): boolean {
@@ -114,20 +148,37 @@ function configError(message: string, context: Record<string, unknown> = {}): ne
   throw new SimError(ErrorCode.ConfigInvalid, message, context);
 }
 
-class C1219TableEngine implements TableEngine {
+const DEFAULT_POLICY: Readonly<Required<ResponsePolicy>> = {
+  unknownTable: 'iar',
+  notWritable: 'onp',
+  readOverlap: 'iar',
+};
+
+/**
+ * One engine is built per connection on a farm (c1219-binding.ts), so its construction keeps to
+ * what a connection owns: ST3/ST8 state and the maps of what it serves. What a connection may
+ * never use is made on first use: the child logger (only when something is logged) and the
+ * password authenticator with its lock-out store (only on a Security request).
+ */
+class C1219TableEngine<H> implements TableEngine<H> {
   readonly context: CodecContext;
-  private readonly tables = new Map<number, Served>();
-  private readonly procedures = new Map<number, ProcedureDefinition>();
-  private readonly log: Logger;
-  private readonly policy: Required<ResponsePolicy>;
-  private readonly auth: Authenticator;
-  private readonly opts: TableEngineOptions;
+  private readonly tables = new Map<number, Served<H>>();
+  private readonly procedures = new Map<number, SharedProcedureDefinition<H>>();
+  private childLog: Logger | undefined;
+  private readonly policy: Readonly<Required<ResponsePolicy>>;
+  private auth: Authenticator | undefined;
+  private readonly opts: HostedTableEngineOptions<H>;
+  private readonly host: H;
+  private readonly modeStatus: ModeStatusStore;
+  private readonly mfgStatusBytes: number;
+  private readonly passwords: () => MaybePromise<readonly PasswordEntry[]>;
   private genConfigCache: { bytes: Buffer; record: TableRecord } | undefined;
   private accessControlCache: Buffer | undefined;
   private st8: ProcedureResponse | undefined;
 
-  constructor(o: TableEngineOptions) {
+  constructor(o: HostedTableEngineOptions<H>) {
     this.opts = o;
+    this.host = o.host as H;
     this.context = { ...DEFAULT_CODEC_CONTEXT, ...o.format };
     const c = this.context;
     if (c.dataOrder !== 'little' && c.dataOrder !== 'big') configError(`dataOrder ${String(c.dataOrder)}`);
@@ -138,54 +189,90 @@ class C1219TableEngine implements TableEngine {
     const mfgStatusBytes = o.genConfig?.mfgStatusBytes ?? 1;
     if (!Number.isInteger(mfgStatusBytes) || mfgStatusBytes < 0 || mfgStatusBytes > 255)
       configError(`mfgStatusBytes ${mfgStatusBytes}`);
-    this.log = (o.logger ?? silentLogger).child({ component: 'c1219' });
-    this.policy = {
-      unknownTable: o.responses?.unknownTable ?? 'iar',
-      notWritable: o.responses?.notWritable ?? 'onp',
-      readOverlap: o.responses?.readOverlap ?? 'iar',
-    };
-    const sec = o.security;
-    const passwords = sec?.passwords ?? ((): [] => []);
-    this.auth = createPasswordAuthenticator({
-      passwords,
-      pad: sec?.pad ?? 0x00,
-      maxFailures: sec?.maxFailures ?? 0,
-      lockoutMs: sec?.lockoutMs ?? 60_000,
-      store: sec?.lockout ?? createMemoryLockoutStore(),
-      clock: o.clock ?? systemClock,
-    });
-    const modeStatus = o.modeStatus ?? createMemoryModeStatus();
-    const access = (id: number): Access => o.tableAccess?.[id] ?? DEFAULT_TABLE_ACCESS[id] ?? {};
-    const builtin = (id: number, image: Served['image'], writable = false): void => {
-      this.tables.set(id, { id, access: access(id), writable, ...(image ? { image } : {}) });
-    };
-    builtin(StdTable.GEN_CONFIG, () => Promise.resolve(Buffer.from(this.genConfigImage().bytes)));
-    builtin(StdTable.ED_MODE_STATUS, () => modeStatusImage(modeStatus, mfgStatusBytes, c));
-    builtin(StdTable.PROC_INITIATE, undefined, true);
-    builtin(StdTable.PROC_RESPONSE, () =>
-      Promise.resolve(this.st8 ? encodeProcedureResponse(this.st8, c.dataOrder) : PsemCode.dnr),
-    );
-    builtin(StdTable.ACT_SECURITY_LIMITING, async () =>
-      securityLimitingImage((await passwords()).length, this.tables.size + this.procedures.size, c),
-    );
-    builtin(StdTable.SECURITY, async () => securityImage(await passwords(), c));
-    builtin(StdTable.ACCESS_CONTROL, () => Promise.resolve(Buffer.from(this.accessControlImage())));
-    const meterClock = o.meterClock;
-    if (meterClock) builtin(StdTable.CLOCK, () => clockImage(meterClock, c));
+    this.mfgStatusBytes = mfgStatusBytes;
+    const r = o.responses;
+    this.policy = r
+      ? {
+          unknownTable: r.unknownTable ?? DEFAULT_POLICY.unknownTable,
+          notWritable: r.notWritable ?? DEFAULT_POLICY.notWritable,
+          readOverlap: r.readOverlap ?? DEFAULT_POLICY.readOverlap,
+        }
+      : DEFAULT_POLICY;
+    this.passwords = o.security?.passwords ?? noPasswords;
+    this.modeStatus = o.modeStatus ?? createMemoryModeStatus();
+    for (const id of BUILTIN_TABLES) {
+      if (id === StdTable.CLOCK && !o.meterClock) continue;
+      const access = o.tableAccess?.[id] ?? DEFAULT_TABLE_ACCESS[id] ?? {};
+      const st7 = id === StdTable.PROC_INITIATE;
+      this.tables.set(id, { id, access, writable: st7, readable: !st7 });
+    }
     for (const p of builtinProcedures({
       ctx: c,
-      modeStatus,
-      ...(meterClock ? { meterClock } : {}),
+      modeStatus: this.modeStatus,
+      ...(o.meterClock ? { meterClock: o.meterClock } : {}),
       ...(o.clearData ? { clearData: o.clearData } : {}),
       ...(o.procedureAccess ? { access: o.procedureAccess } : {}),
     }))
       this.procedures.set(p.id, p);
   }
 
+  private get log(): Logger {
+    this.childLog ??= (this.opts.logger ?? silentLogger).child({ component: 'c1219' });
+    return this.childLog;
+  }
+
+  /** The image of one of the engine's own tables (ST7 has none: it is write-only). */
+  private builtinImage(id: number): Promise<Buffer | PsemCodeValue> {
+    const c = this.context;
+    switch (id) {
+      case StdTable.GEN_CONFIG:
+        return Promise.resolve(Buffer.from(this.genConfigImage().bytes));
+      case StdTable.ED_MODE_STATUS:
+        return modeStatusImage(this.modeStatus, this.mfgStatusBytes, c);
+      case StdTable.PROC_RESPONSE:
+        return Promise.resolve(this.st8 ? encodeProcedureResponse(this.st8, c.dataOrder) : PsemCode.dnr);
+      case StdTable.ACT_SECURITY_LIMITING:
+        return this.securityLimitingImage();
+      case StdTable.SECURITY:
+        return this.securityImage();
+      case StdTable.ACCESS_CONTROL:
+        return Promise.resolve(Buffer.from(this.accessControlImage()));
+      case StdTable.CLOCK:
+        return clockImage(this.opts.meterClock!, c);
+      default:
+        return configError(`table ${id} is not one of the engine's own`, { id });
+    }
+  }
+
+  private async securityLimitingImage(): Promise<Buffer> {
+    const n = (await this.passwords()).length;
+    return securityLimitingImage(n, this.tables.size + this.procedures.size, this.context);
+  }
+
+  private async securityImage(): Promise<Buffer> {
+    return securityImage(await this.passwords(), this.context);
+  }
+
+  /** A registered table's image: the callback's bytes (length checked) or its record encoded. */
+  private async registeredImage(def: SharedTableDefinition<H>, size: number): Promise<Buffer> {
+    const v = await def.read(this.host);
+    if (!Buffer.isBuffer(v)) return encodeTable(def.layout, v, this.context);
+    if (hasRest(def.layout) ? v.length < size : v.length !== size)
+      throw new SimError(
+        ErrorCode.EncodeInvalid,
+        `${def.layout.name}: read gave ${v.length} bytes for ${size}`,
+      );
+    return v;
+  }
+
+  private image(t: Served<H>): Promise<Buffer | PsemCodeValue> {
+    return t.def ? this.registeredImage(t.def, t.size!) : this.builtinImage(t.id);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Registration
 
-  registerTable(def: TableDefinition): void {
+  registerTable(def: SharedTableDefinition<H>): void {
     if (!validId(def.id))
       configError(`table id ${def.id} is not STn/MTn (0..2039, 2048..4087)`, { id: def.id });
     if (RESERVED_TABLES.has(def.id))
@@ -193,29 +280,20 @@ class C1219TableEngine implements TableEngine {
     if (this.tables.has(def.id)) configError(`table ${def.id} is already registered`, { id: def.id });
     if (def.layout.id !== def.id)
       configError(`layout ${def.layout.name} has id ${def.layout.id}, not ${def.id}`);
+    // Walks the fields once per layout object (field-types.ts remembers valid layouts).
     validateLayout(def.layout);
-    const size = layoutSize(def.layout, this.context);
     this.tables.set(def.id, {
       id: def.id,
       access: def.access,
       writable: def.write !== undefined,
+      readable: true,
       def,
-      size,
-      image: async () => {
-        const v = await def.read();
-        if (!Buffer.isBuffer(v)) return encodeTable(def.layout, v, this.context);
-        if (hasRest(def.layout) ? v.length < size : v.length !== size)
-          throw new SimError(
-            ErrorCode.EncodeInvalid,
-            `${def.layout.name}: read gave ${v.length} bytes for ${size}`,
-          );
-        return v;
-      },
+      size: layoutSize(def.layout, this.context),
     });
     this.invalidate();
   }
 
-  registerProcedure(def: ProcedureDefinition): void {
+  registerProcedure(def: SharedProcedureDefinition<H>): void {
     if (!validId(def.id))
       configError(`procedure id ${def.id} is not SPn/MPn (0..2039, 2048..4087)`, { id: def.id });
     if (this.procedures.has(def.id)) configError(`procedure ${def.id} is already registered`, { id: def.id });
@@ -285,11 +363,11 @@ class C1219TableEngine implements TableEngine {
   ): Promise<TableReadResult> {
     const t = this.tables.get(tableId);
     if (!t) return { code: PsemCode[this.policy.unknownTable] as Exclude<PsemCodeValue, 0> };
-    if (!t.image) return { code: PsemCode[this.policy.notWritable] as Exclude<PsemCodeValue, 0> };
+    if (!t.readable) return { code: PsemCode[this.policy.notWritable] as Exclude<PsemCodeValue, 0> };
     if (!mayRead(t.access, access)) return { code: PsemCode.isc };
     let image: Buffer | PsemCodeValue;
     try {
-      image = await t.image(access);
+      image = await this.image(t);
     } catch (e) {
       this.log.warn({ err: e, tableId }, 'table read callback failed');
       return { code: PsemCode.err };
@@ -327,7 +405,7 @@ class C1219TableEngine implements TableEngine {
       if (!Number.isInteger(offset) || offset < 0 || data.length === 0) return { code: PsemCode.iar };
       let current: Buffer | PsemCodeValue;
       try {
-        current = await t.image!(access);
+        current = await this.image(t);
       } catch (e) {
         this.log.warn({ err: e, tableId }, 'table read callback failed during a partial write');
         return { code: PsemCode.err };
@@ -344,7 +422,7 @@ class C1219TableEngine implements TableEngine {
       return { code: PsemCode.iar };
     }
     try {
-      const code = await writer(record, { bytes: image, offset, access });
+      const code = await writer(record, { bytes: image, offset, access }, this.host);
       return { code: code ?? PsemCode.ok };
     } catch (e) {
       this.log.warn({ err: e, tableId }, 'table write callback failed');
@@ -359,7 +437,7 @@ class C1219TableEngine implements TableEngine {
    * so its effect is durable before `ok` leaves; ST8 is then posted according to SELECTOR.
    */
   private async initiateProcedure(
-    t: Served,
+    t: Served<H>,
     offset: number | undefined,
     data: Buffer,
     access: SessionAccess,
@@ -386,7 +464,7 @@ class C1219TableEngine implements TableEngine {
       this.st8 = { ...req, result: ProcResult.notCompleted, data: Buffer.alloc(0) };
     let outcome: ProcedureOutcome;
     try {
-      outcome = await proc.run(req.params, access);
+      outcome = await proc.run(req.params, access, this.host);
     } catch (e) {
       this.log.warn({ err: e, procedure: proc.id }, 'procedure callback failed');
       return { code: PsemCode.err };
@@ -404,7 +482,20 @@ class C1219TableEngine implements TableEngine {
   }
 
   authenticate(userId: number, user: string, password: Buffer): Promise<AuthResult> {
+    this.auth ??= this.createAuthenticator();
     return this.auth(userId, user, password);
+  }
+
+  private createAuthenticator(): Authenticator {
+    const sec = this.opts.security;
+    return createPasswordAuthenticator({
+      passwords: this.passwords,
+      pad: sec?.pad ?? 0x00,
+      maxFailures: sec?.maxFailures ?? 0,
+      lockoutMs: sec?.lockoutMs ?? 60_000,
+      store: sec?.lockout ?? createMemoryLockoutStore(),
+      clock: this.opts.clock ?? systemClock,
+    });
   }
 
   /** ST8 belongs to the session that ran the procedure: a new session starts without one. */
@@ -413,7 +504,10 @@ class C1219TableEngine implements TableEngine {
   }
 }
 
-/** Create a table engine; it implements TableServer for the C12.18 session. */
-export function createTableEngine(options: TableEngineOptions = {}): TableEngine {
-  return new C1219TableEngine(options);
+/**
+ * Create a table engine; it implements TableServer for the C12.18 session. `host` is what the
+ * callbacks of shared definitions are given (SharedTableDefinition).
+ */
+export function createTableEngine<H = unknown>(options: HostedTableEngineOptions<H> = {}): TableEngine<H> {
+  return new C1219TableEngine<H>(options);
 }

@@ -17,7 +17,13 @@ import {
 } from '../../../src/protocols/c1219/standard-layouts';
 import { createMemoryModeStatus } from '../../../src/protocols/c1219/standard-procedures';
 import { decodeTable } from '../../../src/protocols/c1219/table-codec';
-import { createTableEngine, type TableEngine } from '../../../src/protocols/c1219/table-engine';
+import {
+  createTableEngine,
+  type SharedProcedureDefinition,
+  type SharedTableDefinition,
+  type TableEngine,
+} from '../../../src/protocols/c1219/table-engine';
+import { encodeProcedureRequest } from '../../../src/protocols/c1219/procedure-codec';
 import type { TableEngineOptions } from '../../../src/protocols/c1219/engine-types';
 import { DEFAULT_CODEC_CONTEXT } from '../../../src/protocols/c1219/field-types';
 import { session } from './helpers';
@@ -398,5 +404,66 @@ describe('registration', () => {
   it('rejects unsupported formats at creation', () => {
     expect(() => createTableEngine({ format: { charFormat: 3 as never } })).toThrow(/CHAR_FORMAT 3/);
     expect(() => createTableEngine({ format: { tmFormat: 0 as never } })).toThrow(/TM_FORMAT 0/);
+  });
+});
+
+describe('definitions shared by many engines', () => {
+  /** What one connection owns; the shared definitions reach it only through the engine's host. */
+  interface Host {
+    value: number;
+    runs: number;
+  }
+  const layout: TableLayout = { id: mt(1), name: 'MT1', fields: [{ name: 'A', type: 'UINT8' }] };
+  const table: SharedTableDefinition<Host> = {
+    id: mt(1),
+    layout,
+    access: { anyRead: true, anyWrite: true },
+    read: (h) => ({ A: h.value }),
+    write: (rec, _info, h) => {
+      h.value = rec['A'] as number;
+    },
+  };
+  const proc: SharedProcedureDefinition<Host> = {
+    id: mt(2),
+    name: 'count',
+    access: { anyWrite: true },
+    run: (_params, _access, h) => {
+      h.runs++;
+      return { result: 0 };
+    },
+  };
+
+  it("one definition registered with two engines reads, writes and runs on each engine's host", async () => {
+    const hosts: Host[] = [
+      { value: 1, runs: 0 },
+      { value: 2, runs: 0 },
+    ];
+    const [a, b] = hosts.map((host) => {
+      const engine = createTableEngine<Host>({ host });
+      engine.registerTable(table);
+      engine.registerProcedure(proc);
+      return engine;
+    }) as [TableEngine<Host>, TableEngine<Host>];
+    expect(data(await a.read(mt(1), undefined, session()))).toBe('01');
+    expect(data(await b.read(mt(1), undefined, session()))).toBe('02');
+    expect((await a.write(mt(1), undefined, Buffer.of(9), session())).code).toBe(PsemCode.ok);
+    const st7 = encodeProcedureRequest(
+      { procedure: 2, mfg: true, selector: 0, seq: 1, params: Buffer.alloc(0) },
+      'little',
+    );
+    expect((await b.write(7, undefined, st7, session())).code).toBe(PsemCode.ok);
+    expect(hosts).toEqual([
+      { value: 9, runs: 0 },
+      { value: 2, runs: 1 },
+    ]);
+    expect(a.procedureResponse()).toBeUndefined();
+    expect(b.procedureResponse()).toMatchObject({ procedure: 2, mfg: true, result: 0 });
+  });
+
+  it('a shared layout is validated once: a second engine rejects nothing the first accepted', () => {
+    for (let i = 0; i < 2; i++) createTableEngine<Host>({ host: { value: 0, runs: 0 } }).registerTable(table);
+    const bad = { ...table, layout: { ...layout, fields: [{ name: 'S', type: 'STRING' as const }] } };
+    for (let i = 0; i < 2; i++)
+      expect(() => createTableEngine<Host>().registerTable(bad)).toThrow(/needs an integer size/);
   });
 });
