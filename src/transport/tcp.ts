@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../core/clock';
 import { ErrorCode, SimError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/logger';
 import { BaseListener, BaseTransport } from './base';
+import { systemEphemeralPorts, type PortSource } from './ephemeral-ports';
 import { closedError, disconnectedError, mapTransportError } from './error-map';
 import { DEFAULT_LINE, type LineSettings, type Transport, type TransportInfo } from './types';
 
@@ -25,6 +26,27 @@ function endpoint(address: string | undefined, port: number | undefined): string
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/**
+ * A connection's info with `path` (our end) and `peer` read from the socket when first asked
+ * for, then kept: each is a getsockname/getpeername system call, and a farm or a sweep opens
+ * thousands of connections a second that nobody asks about. Ask while connected (a socket
+ * closed before the first ask reports 'unknown').
+ */
+function connectionInfo(uri: string, socket: net.Socket): TransportInfo {
+  let path: string | undefined;
+  let peer: string | undefined;
+  return {
+    kind: 'tcp',
+    uri,
+    get path() {
+      return (path ??= endpoint(socket.localAddress, socket.localPort));
+    },
+    get peer() {
+      return (peer ??= endpoint(socket.remoteAddress, socket.remotePort));
+    },
+  };
+}
+
 export class TcpTransport extends BaseTransport {
   private lastError: SimError | undefined;
   private released: (() => void) | undefined;
@@ -36,7 +58,7 @@ export class TcpTransport extends BaseTransport {
     logger: Logger = silentLogger,
   ) {
     super(info, line, logger);
-    socket.setNoDelay(true);
+    // Both ends are made with `noDelay: true` (connectTcp, listenTcp): no second system call.
     socket.on('error', (e) => {
       // 'close' follows every 'error'; remember why.
       this.lastError = mapTransportError(e, info.uri, {
@@ -111,13 +133,7 @@ export function connectTcp(
     socket.once('connect', () => {
       clock.clearTimeout(timer);
       socket.off('error', onError);
-      const info: TransportInfo = {
-        kind: 'tcp',
-        uri,
-        path: endpoint(socket.localAddress, socket.localPort),
-        peer: endpoint(socket.remoteAddress, socket.remotePort),
-      };
-      resolve(new TcpTransport(socket, info, options.line, options.logger));
+      resolve(new TcpTransport(socket, connectionInfo(uri, socket), options.line, options.logger));
     });
   });
 }
@@ -147,13 +163,12 @@ export class TcpListener extends BaseListener {
       socket.destroy();
       return;
     }
-    const info: TransportInfo = {
-      kind: 'tcp',
-      uri: this.info.uri,
-      path: endpoint(socket.localAddress, socket.localPort),
-      peer: endpoint(socket.remoteAddress, socket.remotePort),
-    };
-    const t = new TcpTransport(socket, info, this.options.line, this.options.logger);
+    const t = new TcpTransport(
+      socket,
+      connectionInfo(this.info.uri, socket),
+      this.options.line,
+      this.options.logger,
+    );
     const set = (this.connections ??= new Set());
     set.add(t);
     t.once('close', () => set.delete(t));
@@ -173,14 +188,46 @@ export class TcpListener extends BaseListener {
   }
 }
 
-/** `tcp-listen://HOST:PORT` (PORT 0 picks a free port; info reports the bound one). */
-export function listenTcp(
+/** Failed binds on taken ports before a port-0 listener leaves the choice to the kernel. */
+const EPHEMERAL_TRIES = 64;
+
+/**
+ * `tcp-listen://HOST:PORT` (PORT 0 picks a free port; info reports the bound one). Port 0 takes
+ * the next free port of the ephemeral range from `ports` (default: this machine's, see
+ * ephemeral-ports.ts for why), and binds port 0 itself where there is no such range or every
+ * try found the port taken.
+ */
+export async function listenTcp(
   host: string,
   port: number,
-  options: TcpOptions & { uri?: string } = {},
+  options: TcpOptions & { uri?: string; ports?: PortSource | null } = {},
 ): Promise<TcpListener> {
   const fmt = (p: number): string => `tcp-listen://${host.includes(':') ? `[${host}]` : host}:${p}`;
   const requested = options.uri ?? fmt(port);
+  const ports = port === 0 ? (options.ports === undefined ? systemEphemeralPorts() : options.ports) : null;
+  for (let tries = 0; ports && tries < EPHEMERAL_TRIES; tries++) {
+    const candidate = ports.next();
+    if (candidate === undefined) break;
+    try {
+      return await bindTcp(host, candidate, requested, port, options);
+    } catch (e) {
+      // Taken (or refused) by someone else: the next one. Anything else is the caller's.
+      if (!(e instanceof SimError) || !TAKEN.has(String(e.context['errno'] ?? ''))) throw e;
+    }
+  }
+  return bindTcp(host, port, requested, port, options);
+}
+
+/** Errors that mean "this port, not this address": try another. */
+const TAKEN = new Set(['EADDRINUSE', 'EACCES']);
+
+function bindTcp(
+  host: string,
+  port: number,
+  requested: string,
+  asked: number,
+  options: TcpOptions,
+): Promise<TcpListener> {
   return new Promise((resolve, reject) => {
     const server = net.createServer({ noDelay: true });
     const onError = (e: Error): void => {
@@ -193,7 +240,7 @@ export function listenTcp(
       const a = server.address();
       const bound = typeof a === 'object' && a ? a.port : port;
       // The URI reports the bound port so a manifest can hand it to clients.
-      const uri = port === 0 ? requested.replace(/:0(?=\?|$)/, `:${bound}`) : requested;
+      const uri = asked === 0 ? requested.replace(/:0(?=\?|$)/, `:${bound}`) : requested;
       const info: TransportInfo = { kind: 'tcp', uri, path: endpoint(host, bound) };
       resolve(new TcpListener(server, info, options));
     });
