@@ -15,7 +15,12 @@
  */
 
 import { z } from 'zod';
-import { summariseError, type InterrogationResult } from './interrogation-schema';
+import {
+  INTERROGATION_FIELDS,
+  summariseError,
+  type InterrogationField,
+  type InterrogationResult,
+} from './interrogation-schema';
 import { COHORTS, DEVICE_TYPES, type Cohort, type DeviceType } from './cohorts';
 import { createCheckRegistry, type CheckRegistry } from './checks/registry';
 import type { CheckContext, CheckEvidence, CheckVerdict } from './checks/types';
@@ -98,6 +103,28 @@ void _evaluationShape;
 export interface EvaluateOptions {
   registry?: CheckRegistry;
   context?: CheckContext;
+}
+
+/**
+ * What an interrogation must read for `ruleset` to be evaluated exactly as after a full one:
+ * `session`, `identity` and `registration` (the evaluator decides scope from the device type and
+ * finds the registration record by the MPxN the meter reports), plus every field a check of the
+ * rule set declares in `reads`. A check that declares nothing, or a code the registry does not
+ * know, needs every field. `extra`: fields the caller needs for itself. In
+ * INTERROGATION_FIELDS order.
+ */
+export function fieldsForChecks(
+  ruleset: Ruleset,
+  registry: CheckRegistry = createCheckRegistry(),
+  extra: readonly InterrogationField[] = [],
+): InterrogationField[] {
+  const need = new Set<InterrogationField>(['session', 'identity', 'registration', ...extra]);
+  for (const rule of ruleset.checks) {
+    const reads = registry.get(rule.code)?.reads;
+    if (!reads) return [...INTERROGATION_FIELDS];
+    for (const f of reads) need.add(f);
+  }
+  return INTERROGATION_FIELDS.filter((f) => need.has(f));
 }
 
 /** Find DCC's record for the meter point the meter reports. */

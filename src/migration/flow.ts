@@ -25,7 +25,7 @@ import { systemClock } from '../core/clock';
 import { ErrorCode, SimError, isTransient } from '../core/errors';
 import type { CheckRegistry } from './checks/registry';
 import type { CheckContext } from './checks/types';
-import { evaluate } from './evaluate';
+import { evaluate, fieldsForChecks } from './evaluate';
 import { snapshotFromJournal, type MigrationFlowResult } from './flow-result';
 import { interrogateWith } from './interrogate';
 import {
@@ -34,6 +34,7 @@ import {
   MigrationStateSchema,
   formatIssues,
   summariseError,
+  type InterrogationField,
   type InterrogationResult,
 } from './interrogation-schema';
 import { z } from 'zod';
@@ -55,6 +56,16 @@ import { SessionHandle } from './session-handle';
 
 export type StopAfter = 'evaluate' | 'migrate' | 'clear' | 'verify';
 
+/** How much an interrogation before evaluation reads (MigrationFlowOptions.reads). */
+export type InterrogationReads = 'all' | 'checks';
+export const INTERROGATION_READS: readonly InterrogationReads[] = ['all', 'checks'];
+/**
+ * What the flow reads for itself besides the checks: the migration state (an already migrated
+ * meter ends the flow) and the card record (what migration clears: every report shows it
+ * before and after, whatever the rule set; on C12.18 it shares its table with the Site ID).
+ */
+const FLOW_READS: readonly InterrogationField[] = ['cardRecord', 'migrationState'];
+
 export interface MigrationFlowOptions {
   /** A ready session, or a factory that opens one (needed to reconnect after a dropped link). */
   session: SessionSource;
@@ -75,6 +86,13 @@ export interface MigrationFlowOptions {
   /** Last step to run; default 'verify' (the whole flow). */
   stopAfter?: StopAfter;
   eventLogTail?: number;
+  /**
+   * What the first interrogation reads: 'all' (default) every field; 'checks' only what the
+   * rule set's checks need (fieldsForChecks) and what the flow itself needs (FLOW_READS: the
+   * migration state and the card record), the rest listed in its `notRead`. The migrate, clear and verify steps read
+   * what they need either way; verify reads every field.
+   */
+  reads?: InterrogationReads;
   /** A name for reports (farm meter id, endpoint). */
   label?: string;
 }
@@ -274,10 +292,12 @@ class FlowRun {
   }
 
   private interrogation(step: FlowStep): Promise<InterrogationResult> {
+    const scoped = step === 'interrogate' && this.options.reads === 'checks';
     return interrogateWith(this.handle, {
       clock: this.clock,
       retry: this.policy,
       eventLogTail: this.options.eventLogTail,
+      ...(scoped ? { fields: fieldsForChecks(this.options.ruleset, this.options.registry, FLOW_READS) } : {}),
       onRetry: async (e, attempt, delayMs) => {
         this.append({ event: 'retry', step, attempt, delayMs, error: summariseError(e) });
       },

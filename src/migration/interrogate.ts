@@ -56,6 +56,13 @@ export interface InterrogateOptions extends RetryObserver {
   retry?: RetryPolicy;
   /** How many of the newest meter events to read (0 skips the event log). Default 16. */
   eventLogTail?: number;
+  /**
+   * Which fields to read (default: all of them). `session` is always read: it starts the
+   * interrogation. A field left out is not asked of the meter at all: its value is null and it
+   * is listed in the result's `notRead` (never in `gaps`, which are fields the meter could not
+   * give). A sweep passes the fields its rule set's checks need (fieldsForChecks, evaluate.ts).
+   */
+  fields?: readonly InterrogationField[];
 }
 
 export const DEFAULT_EVENT_LOG_TAIL = 16;
@@ -93,6 +100,14 @@ export async function interrogateWith(
   const gaps: Gap[] = [];
   const evidence: FieldEvidence[] = [];
   const interrogatedAt = iso(clock.now());
+  const wanted = options.fields ? new Set<InterrogationField>(options.fields) : undefined;
+  const notRead: InterrogationField[] = [];
+  /** Whether to read `field`; a field left out is recorded in notRead. */
+  const reads = (field: InterrogationField): boolean => {
+    if (!wanted || wanted.has(field)) return true;
+    notRead.push(field);
+    return false;
+  };
 
   const read = async <T>(
     field: InterrogationField,
@@ -152,39 +167,46 @@ export async function interrogateWith(
   const session = await read('session', fastSessionIdentification, SessionIdentificationSchema, (s) =>
     s.identify(),
   );
-  const identity = await read('identity', fastDeviceIdentity, DeviceIdentitySchema, (s) => s.readIdentity());
-  const registration = await read('registration', fastMeterRegistration, MeterRegistrationSchema, (s) =>
-    s.readRegistration(),
-  );
+  const identity = reads('identity')
+    ? await read('identity', fastDeviceIdentity, DeviceIdentitySchema, (s) => s.readIdentity())
+    : null;
+  const registration = reads('registration')
+    ? await read('registration', fastMeterRegistration, MeterRegistrationSchema, (s) => s.readRegistration())
+    : null;
   // Wrapped so that "no card held" (null from the session) and "unreadable" (null here) differ.
-  const card = await read('cardRecord', fastCardRecordField, CardRecordFieldSchema, async (s) => {
-    const r = await s.readCardRecord();
-    const value: CardRecordField = r.value === null ? { present: false } : { present: true, ...r.value };
-    return { value, evidence: r.evidence };
-  });
-  const prepayment = await read('prepayment', fastPrepaymentSummary, PrepaymentSummarySchema, (s) =>
-    s.readPrepaymentSummary(),
-  );
-  const clockReading = await read(
-    'clock',
-    fastClockReading,
-    ClockReadingSchema,
-    async (s): Promise<Reading<ClockReading>> => {
-      // Skew against the midpoint of the request/response round trip.
-      const before = clock.now();
-      const r = await s.readClock();
-      const host = Math.round((before + clock.now()) / 2);
-      return {
-        value: { meterTime: iso(r.value), hostTime: iso(host), skewMs: Math.round(r.value - host) },
-        evidence: r.evidence,
-      };
-    },
-  );
-  const migrationState = await read('migrationState', fastMigrationState, MigrationStateSchema, (s) =>
-    s.readMigrationState(),
-  );
-  const events =
-    tail > 0 ? await read('events', fastMeterEvents, EVENT_LIST, (s) => s.readEventLog(tail)) : [];
+  const card = reads('cardRecord')
+    ? await read('cardRecord', fastCardRecordField, CardRecordFieldSchema, async (s) => {
+        const r = await s.readCardRecord();
+        const value: CardRecordField = r.value === null ? { present: false } : { present: true, ...r.value };
+        return { value, evidence: r.evidence };
+      })
+    : null;
+  const prepayment = reads('prepayment')
+    ? await read('prepayment', fastPrepaymentSummary, PrepaymentSummarySchema, (s) =>
+        s.readPrepaymentSummary(),
+      )
+    : null;
+  const clockReading = !reads('clock')
+    ? null
+    : await read('clock', fastClockReading, ClockReadingSchema, async (s): Promise<Reading<ClockReading>> => {
+        // Skew against the midpoint of the request/response round trip.
+        const before = clock.now();
+        const r = await s.readClock();
+        const host = Math.round((before + clock.now()) / 2);
+        return {
+          value: { meterTime: iso(r.value), hostTime: iso(host), skewMs: Math.round(r.value - host) },
+          evidence: r.evidence,
+        };
+      });
+  const migrationState = reads('migrationState')
+    ? await read('migrationState', fastMigrationState, MigrationStateSchema, (s) => s.readMigrationState())
+    : null;
+  // A tail of 0 reads no events and says so with an empty list (the log was not asked for).
+  const events = !reads('events')
+    ? null
+    : tail > 0
+      ? await read('events', fastMeterEvents, EVENT_LIST, (s) => s.readEventLog(tail))
+      : [];
 
   // Every part was checked (and copied in its schema's key order) above, gaps and evidence
   // are built here, so the whole needs no second pass: it is InterrogationResultSchema's
@@ -203,6 +225,7 @@ export async function interrogateWith(
     migrationState,
     events,
     gaps,
+    ...(notRead.length ? { notRead } : {}),
     evidence,
   };
   return result;

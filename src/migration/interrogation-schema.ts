@@ -167,6 +167,11 @@ export const InterrogationResultSchema = z.object({
   migrationState: MigrationStateSchema.nullable(),
   events: z.array(MeterEventSchema).nullable(),
   gaps: z.array(GapSchema),
+  /**
+   * Fields the interrogation did not ask the meter for (InterrogateOptions.fields: a sweep reads
+   * what its rule set's checks need); their values are null. Absent when every field was read.
+   */
+  notRead: z.array(z.enum(INTERROGATION_FIELDS)).optional(),
   evidence: z.array(FieldEvidenceSchema),
 });
 

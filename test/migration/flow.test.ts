@@ -449,3 +449,39 @@ describe('migration flow: killed and resumed', () => {
     expect(r.meter.effects).toEqual(['migrate', 'clear']);
   });
 });
+
+describe("reads: 'checks' (the first interrogation reads what the checks and the flow need)", () => {
+  it('evaluates exactly as a full read, without asking for prepayment, clock or events', async () => {
+    const full = rig(esmeState(), () => v50);
+    const scoped = rig(esmeState(), () => v50);
+    const a = await full.run({ stopAfter: 'evaluate' });
+    // Same meter serial, so the same journal path: the second flow must not resume the first.
+    rmSync(full.journalPath);
+    const b = await scoped.run({ stopAfter: 'evaluate', reads: 'checks' });
+    expect(b.outcome).toBe(a.outcome);
+    expect(b.evaluation).toEqual(a.evaluation);
+    expect(scoped.meter.calls).toMatchObject({ readPrepaymentSummary: 0, readClock: 0, readEventLog: 0 });
+    expect(full.meter.calls.readPrepaymentSummary).toBe(1);
+    expect(b.before?.notRead).toEqual(['prepayment', 'clock', 'events']);
+    expect(b.before?.migrationState).toEqual({ state: 'smso-managed' });
+  });
+
+  it('still reads the migration state: an already migrated meter ends already-migrated', async () => {
+    const r = rig(
+      esmeState({ migration: { state: 'migrated', at: '2025-01-01T00:00:00.000Z', by: 'someone' } }),
+    );
+    const res = await r.run({ reads: 'checks' });
+    expect(res.outcome).toBe('already-migrated');
+    expect(r.meter.calls.migrate).toBe(0);
+  });
+
+  it('a full flow under 5.1 (no card check) still reads the card record it clears, and verifies with every field read', async () => {
+    const r = rig(esmeState({ card: null }));
+    const res = await r.run({ reads: 'checks' });
+    expect(res.outcome).toBe('verified');
+    expect(res.before?.notRead).toEqual(['prepayment', 'clock', 'events']);
+    expect(res.before?.cardRecord).toEqual({ present: false });
+    expect(res.after?.notRead).toBeUndefined();
+    expect(res.after?.prepayment).not.toBeNull();
+  });
+});

@@ -180,3 +180,49 @@ describe('interrogate', () => {
     ).toThrow(expect.objectContaining({ code: ErrorCode.MigrationResultInvalid }));
   });
 });
+
+describe('interrogate with fields (a sweep reads what its checks need)', () => {
+  it('asks the meter only for the fields given; the rest are null and listed in notRead, not in gaps', async () => {
+    const clock = new ManualClock(start);
+    const meter = new FakeMeter(esmeState(), clock);
+    const r = await interrogate(meter.session(), {
+      clock,
+      eventLogTail: 4,
+      fields: ['identity', 'registration', 'cardRecord'],
+    });
+    expect(meter.calls).toMatchObject({
+      identify: 1,
+      readIdentity: 1,
+      readRegistration: 1,
+      readCardRecord: 1,
+      readPrepaymentSummary: 0,
+      readClock: 0,
+      readMigrationState: 0,
+      readEventLog: 0,
+    });
+    expect(r.cardRecord).toMatchObject({ present: true, paymentCardId: CARD_FOREIGN });
+    expect([r.prepayment, r.clock, r.migrationState, r.events]).toEqual([null, null, null, null]);
+    expect(r.notRead).toEqual(['prepayment', 'clock', 'migrationState', 'events']);
+    expect(r.gaps).toEqual([]);
+    expect(new Set(r.evidence.map((e) => e.field))).toEqual(
+      new Set(['session', 'identity', 'registration', 'cardRecord']),
+    );
+    // notRead sits between gaps and evidence, and the result parses as a v1 interrogation.
+    expect(Object.keys(r).slice(-3)).toEqual(['gaps', 'notRead', 'evidence']);
+    expect(parseInterrogationResult(JSON.parse(JSON.stringify(r)), 'scoped.json')).toEqual(r);
+  });
+
+  it('session is always read, even when the fields leave it out; every field given: no notRead key', async () => {
+    const clock = new ManualClock(start);
+    const meter = new FakeMeter(esmeState(), clock);
+    const r = await interrogate(meter.session(), { clock, fields: [] });
+    expect(meter.calls.identify).toBe(1);
+    expect(r.session).not.toBeNull();
+    expect(r.notRead).toEqual([...INTERROGATION_FIELDS].filter((f) => f !== 'session'));
+    const full = await interrogate(new FakeMeter(esmeState(), clock).session(), {
+      clock,
+      fields: INTERROGATION_FIELDS,
+    });
+    expect('notRead' in full).toBe(false);
+  });
+});

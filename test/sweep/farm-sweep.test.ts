@@ -10,7 +10,18 @@ import { parseEligibleProducts } from '../../src/migration/eligible-products';
 import { loadBuiltinRuleset, type Ruleset } from '../../src/migration/ruleset';
 import { c1218SessionFactory } from '../../src/sweep/c1218-sessions';
 import { runSweep } from '../../src/sweep/sweep';
+import { FarmMetrics } from '../../src/farm/metrics';
 import { startFarm, type StartedFarm } from '../../src/testing';
+
+/** Counts the PSEM requests the farm answers. */
+class CountingMetrics extends FarmMetrics {
+  answered = 0;
+  override onRequest(service: string, result: string, seconds: number): void {
+    this.answered++;
+    super.onRequest(service, result, seconds);
+  }
+}
+const metrics = new CountingMetrics();
 
 const ESME_G04 = 'secure-liberty100-esme-p4x2g04';
 const ESME_G05 = 'secure-liberty100-esme-p4x2g05';
@@ -82,7 +93,7 @@ const RETRY = { attempts: 4, baseDelayMs: 20, maxDelayMs: 100 };
 beforeAll(async () => {
   v50 = await loadBuiltinRuleset('mehrs-5.0');
   v51 = await loadBuiltinRuleset('mehrs-5.1');
-  farm = await startFarm({ fleet: FLEET });
+  farm = await startFarm({ fleet: FLEET, metrics });
 }, 60_000);
 afterAll(() => farm?.stop());
 
@@ -131,6 +142,30 @@ test('the sweep blocks exactly what the seed implies under 5.0, and nothing unde
   const r51 = await runSweep({ ...common, ruleset: v51 });
   expect(r51.summary.blocked).toBe(0);
   expect(r51.summary.passed).toBe(200);
+}, 120_000);
+
+test("reads 'checks' (the default) gives the verdicts of a full read with 11 requests a meter, not 14", async () => {
+  const common = {
+    manifest: farm.manifest,
+    ruleset: v50,
+    eligibleProducts: PRODUCTS,
+    sessionFactory: sessions,
+    concurrency: 50,
+    retry: RETRY,
+  };
+  const n0 = metrics.answered;
+  const scoped = await runSweep({ ...common, keepReports: true });
+  const n1 = metrics.answered;
+  const full = await runSweep({ ...common, reads: 'all', keepReports: true });
+  const n2 = metrics.answered;
+  const verdicts = (r: typeof scoped): unknown[] =>
+    r.devices.map((d) => [d.meterId, d.outcome, d.blockingCodes]);
+  expect(verdicts(scoped)).toEqual(verdicts(full));
+  // Ident, Negotiate, Logon, Security, ST1, identity, registration + card (one table), the
+  // migration state, Logoff, Terminate; a full read adds prepayment (two tables) and the clock.
+  expect(n1 - n0).toBe(200 * 11);
+  expect(n2 - n1).toBe(200 * 14);
+  expect(scoped.summary).toEqual(full.summary);
 }, 120_000);
 
 test('injected faults: transient ones are retried and recovered, a dead meter is reported', async () => {

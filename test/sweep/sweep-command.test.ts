@@ -189,8 +189,16 @@ test('without --products the command says MA110 cannot be evaluated, and it is n
   expect(json.summary.undeterminedBy).toEqual({ MA110: 1 });
 });
 
-test('usage errors: a bad concurrency, an unknown rule set', async () => {
+test('usage errors: a bad concurrency, an unknown --reads, an unknown rule set', async () => {
   const fleet = new FakeFleet(manifest);
+  await expect(
+    runSweepCommand({ manifest: manifestPath, ruleset: 'mehrs-5.0', reads: 'some' }, capture(), {
+      sessionFactory: fleet.factory,
+    }),
+  ).rejects.toMatchObject({
+    codeName: 'UsageError',
+    message: expect.stringMatching(/--reads must be one of all, checks/),
+  });
   await expect(
     runSweepCommand({ manifest: manifestPath, ruleset: 'mehrs-5.0', concurrency: 'many' }, capture(), {
       sessionFactory: fleet.factory,

@@ -1,5 +1,5 @@
 /**
- * `smets1-sim sweep --manifest FILE --ruleset ID|FILE [--concurrency N] [--migrate] [--report DIR]
+ * `smets1-sim sweep --manifest FILE --ruleset ID|FILE [--concurrency N] [--reads checks|all] [--migrate] [--report DIR]
  *  [--products FILE] [--shard i/N] [--meters ID,...] [--level NAME] [--migrated-by NAME]
  *  [--new-credentials-key TEXT] [--retries N] [--fsync] [--profiles-dir DIR] [--quiet] [--json]`
  *
@@ -15,6 +15,7 @@
  * communication failures; 1 some flows failed or could not run; 70 a bug; 130 stopped by
  * Ctrl-C (SWEEP_INTERRUPTED_EXIT: 128 + SIGINT, the shell convention); 2 usage.
  */
+import { INTERROGATION_READS, type InterrogationReads } from '../../migration/flow';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { ErrorCode, SimError } from '../../core/errors';
@@ -131,6 +132,7 @@ export interface SweepFlags {
   manifest: string;
   ruleset: string;
   concurrency?: string;
+  reads?: string;
   migrate?: boolean;
   report?: string;
   products?: string;
@@ -162,6 +164,16 @@ function positiveInt(flag: string, value: string | undefined): number | undefine
   return n;
 }
 
+function parseReads(value: string | undefined): InterrogationReads | undefined {
+  if (value === undefined) return undefined;
+  if ((INTERROGATION_READS as readonly string[]).includes(value)) return value as InterrogationReads;
+  throw new SimError(
+    ErrorCode.UsageError,
+    `--reads must be one of ${INTERROGATION_READS.join(', ')} (got ${JSON.stringify(value)})`,
+    { flag: '--reads', value },
+  );
+}
+
 export interface SweepCommandDeps {
   /** Progress output (default stderr). */
   progress?: ProgressSink;
@@ -178,6 +190,7 @@ export async function runSweepCommand(
   deps: SweepCommandDeps = {},
 ): Promise<number> {
   const concurrency = positiveInt('--concurrency', flags.concurrency);
+  const reads = parseReads(flags.reads);
   const retries = positiveInt('--retries', flags.retries);
   const ruleset = await resolveRuleset(flags.ruleset);
   const eligibleProducts = flags.products ? await loadEligibleProducts(flags.products) : undefined;
@@ -221,6 +234,7 @@ export async function runSweepCommand(
       ruleset,
       ...(eligibleProducts ? { eligibleProducts } : {}),
       ...(concurrency ? { concurrency } : {}),
+      ...(reads ? { reads } : {}),
       migrate: flags.migrate === true,
       ...(flags.report ? { reportDir: flags.report } : {}),
       ...(flags.newCredentialsKey
@@ -298,6 +312,10 @@ export function registerSweep(program: Command, io: Io, setExit: (code: number) 
     .requiredOption('--manifest <file>', 'farm manifest (smets1-sim farm --manifest, or GET /manifest)')
     .requiredOption('--ruleset <id|file>', 'mehrs-5.0, mehrs-5.1 or a rule set file')
     .option('--concurrency <n>', 'flows in flight at once (default 256)')
+    .option(
+      '--reads <what>',
+      "what each device's interrogation reads: checks (what the rule set's checks need; default) or all",
+    )
     .option('--migrate', 'migrate, clear and verify every device that passes (default: evaluate only)')
     .option('--report <dir>', 'journals and reports here; a rerun with the same dir resumes')
     .option('--products <file>', 'eligible product list for MA110 (without one MA110 cannot be evaluated)')

@@ -32,6 +32,7 @@ function cardIssuerCheck(code: string, deviceType: DeviceType): CheckDefinition 
       'the Responsible Supplier in the registration data. Missing card, issuer or registration data ' +
       'cannot be evaluated.',
     deviceTypes: [deviceType],
+    reads: ['cardRecord'],
     modelled: true,
     source: 'docs/domain.md §1 seed facts and §4 [I]; MEHRS Table 1 text not public (§8)',
     evaluate: (input) => evaluateCardIssuer(input),

@@ -75,6 +75,7 @@ export const MA110: CheckDefinition = {
     'Fails when the device model + application firmware id matches no entry of the eligible ' +
     'product list supplied by the user; cannot be evaluated without identity or list.',
   deviceTypes: 'all',
+  reads: ['identity'],
   modelled: false,
   source: 'MEHRS Appendix A (docs/domain.md §1); list contents supplied by the user',
   evaluate: evaluateEligibleProduct,

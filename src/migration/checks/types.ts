@@ -8,7 +8,7 @@
 
 import type { DeviceType } from '../cohorts';
 import type { EligibleProductList } from '../eligible-products';
-import type { InterrogationResult } from '../interrogation-schema';
+import type { InterrogationField, InterrogationResult } from '../interrogation-schema';
 import type { RegistrationRecord } from '../registration';
 
 /** Where a piece of evidence came from. */
@@ -63,6 +63,13 @@ export interface CheckDefinition {
   modelled: boolean;
   /** Where the semantics come from. */
   source: string;
+  /**
+   * The interrogation fields `evaluate` looks at (besides identity and registration, which the
+   * evaluator always needs to decide scope). A sweep with `reads: 'checks'` reads only these
+   * from the meter (fieldsForChecks, evaluate.ts). Absent: every field, so a user-defined
+   * check that does not say what it reads never sees a field left unread.
+   */
+  reads?: readonly InterrogationField[];
   evaluate(input: CheckInput): CheckVerdict;
 }
 
