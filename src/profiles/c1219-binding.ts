@@ -217,13 +217,15 @@ export class C1219Binding extends TypedEmitter<C1219BindingEvents> implements Ta
     access: SessionAccess,
   ): Promise<TableReadResult> {
     const r = await this.engine.read(tableId, range, access);
-    this.emit('read', {
-      tableId,
-      label: wireLabel(tableId),
-      name: this.nameOf(tableId),
-      code: r.code,
-      access,
-    });
+    // Built only for a listener (the simulator's session log): a farm reads thousands a second.
+    if (this.listenerCount('read') > 0)
+      this.emit('read', {
+        tableId,
+        label: wireLabel(tableId),
+        name: this.nameOf(tableId),
+        code: r.code,
+        access,
+      });
     return r;
   }
 
@@ -236,7 +238,7 @@ export class C1219Binding extends TypedEmitter<C1219BindingEvents> implements Ta
     this.lastRun = undefined;
     const r = await this.engine.write(tableId, offset, data, access);
     if (tableId === StdTable.PROC_INITIATE && data.length >= 3) this.reportProcedure(data, r.code, access);
-    else
+    else if (this.listenerCount('write') > 0)
       this.emit('write', {
         tableId,
         label: wireLabel(tableId),
