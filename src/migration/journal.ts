@@ -169,7 +169,18 @@ export function readJournalFile(path: string): JournalReadResult {
 
 function stamp(entry: JournalEntryInput, seq: number, now: number): JournalEntry {
   // Fixed key order: v, seq, at, event, then the event's own fields.
-  return { v: JOURNAL_VERSION, seq, at: new Date(now).toISOString(), ...entry } as JournalEntry;
+  return { v: JOURNAL_VERSION, seq, at: isoAt(now), ...entry } as JournalEntry;
+}
+
+/** ISO text of a time, the last one kept: a sweep stamps hundreds of entries within one ms. */
+let lastMs = Number.NaN;
+let lastIso = '';
+function isoAt(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
 
 export interface FileJournalOptions {

@@ -64,6 +64,12 @@ export class ProgressTracker {
 
   /** A device finished (worked on, or taken from its journal when `started` is false). */
   finished(d: SweepDeviceResult, started: boolean): SweepProgress {
+    this.count(d, started);
+    return this.snapshot('device', d);
+  }
+
+  /** finished() without building the snapshot (nobody listens for progress). */
+  count(d: SweepDeviceResult, started: boolean): void {
     if (started) this.p.inFlight--;
     this.p.done++;
     if (d.fromJournal) this.p.fromJournal++;
@@ -72,7 +78,6 @@ export class ProgressTracker {
     else if (d.verdict === 'cannot-evaluate') this.p.cannotEvaluate++;
     if (d.outcome === 'communication-failure') this.p.communicationFailures++;
     if (d.outcome === 'failed') this.p.failed++;
-    return this.snapshot('device', d);
   }
 
   /** A device's flow ended without an outcome (interrupted, or an internal error). */

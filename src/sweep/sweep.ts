@@ -266,7 +266,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     const rep = deviceReport(r, { includeInterrogations: false });
     aggregator.add(rep);
     if (keepReports) reports[i] = rep;
-    emit(tracker.finished(d, !fromJournal));
+    if (o.onProgress) emit(tracker.finished(d, !fromJournal));
+    else tracker.count(d, !fromJournal);
   };
 
   emit(tracker.snapshot('start'));
