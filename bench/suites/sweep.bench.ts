@@ -15,6 +15,14 @@
  * Read, Write, Logoff, Terminate), counted by the farm's metrics; its C12.18 ACK packets ride
  * along and are not counted separately.
  *
+ * Two more yardsticks from the same run: the wire floor (wireFloorServer: the C12.18 exchange
+ * pattern of this sweep, a connection per device, ACK then delayed response, with no protocol
+ * code at all), which bounds what any C12.18 stack could reach against the echo, and a second
+ * sweep of the same farm with `reads: 'all'` (every interrogation field, 14 requests a device
+ * instead of 11), the cost of a full audit next to the issue's sweep (SWEEP_BENCH_FULL=0 skips
+ * it). `sweep.cpu_us_per_request` (process CPU per request) moves less with the machine's load
+ * than wall times do.
+ *
  * Layout: by default the farm runs in a worker thread of the same process and the sweep in the
  * main thread, so farm and sweep each get one of the two cores (Node runs JavaScript on one
  * core per thread); SWEEP_BENCH_LAYOUT=same puts both on one thread for comparison, and
@@ -42,9 +50,11 @@ import type { Shard } from '../../src/farm/shard';
 import { scaleFleet, loadDemoFleet } from '../../src/demo/demo-fleet';
 import { FarmMetrics } from '../../src/farm/metrics';
 import { loadBuiltinRuleset } from '../../src/migration/ruleset';
+import { loadProfile } from '../../src/profiles/loader';
 import { buildDemoProducts } from '../../src/demo/demo-products';
 import { c1218SessionFactory } from '../../src/sweep/c1218-sessions';
-import { runSweep } from '../../src/sweep/sweep';
+import { DEFAULT_SWEEP_READS, runSweep } from '../../src/sweep/sweep';
+import type { InterrogationReads } from '../../src/migration/flow';
 import { startFarm } from '../../src/testing/farm';
 import { migrationCpuPerDevice } from './sweep-migration-cost';
 import type { BenchHarness } from '../harness';
@@ -60,23 +70,44 @@ const CONCURRENCY = Number(process.env['SWEEP_BENCH_CONCURRENCY'] ?? 512);
  */
 const SWEEPERS = LAYOUT === 'thread' ? Math.max(1, Number(process.env['SWEEP_BENCH_SWEEPERS'] ?? 1)) : 1;
 const CHILD_FLAG = 'sweep-bench-child';
+/** PSEM requests per device in the wire floor: the C12.18 sweep's 11 (default reads). */
+const FLOOR_REQUESTS_PER_DEVICE = 11;
 const RESULTS = resolve(__dirname, '..', '..', '..', 'bench', 'results');
 
-const PROFILE = process.env['SWEEP_BENCH_PROFILE'] === '1';
+/** '1': CPU profiles (.cpuprofile); 'heap': allocation sampling (.heapprofile, same DevTools). */
+const PROFILE_MODE = process.env['SWEEP_BENCH_PROFILE'];
+const PROFILE = PROFILE_MODE === '1' || PROFILE_MODE === 'heap';
 
-/** Start the V8 sampling profiler of this thread; the returned function stops it and writes `file`. */
+/**
+ * Start the V8 sampling profiler of this thread (CPU, or allocations with
+ * SWEEP_BENCH_PROFILE=heap); the returned function stops it and writes `file`.
+ */
 async function startProfiler(file: string): Promise<() => Promise<void>> {
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object): Promise<unknown> =>
     new Promise((ok, fail) => session.post(method, params, (e, r) => (e ? fail(e) : ok(r))));
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 200 });
-  await post('Profiler.start');
+  const heap = PROFILE_MODE === 'heap';
+  if (heap)
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  else {
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    await post('Profiler.start');
+  }
   return async () => {
-    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    const { profile } = (await post(heap ? 'HeapProfiler.stopSampling' : 'Profiler.stop')) as {
+      profile: unknown;
+    };
     mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, file), JSON.stringify(profile));
+    writeFileSync(
+      join(RESULTS, heap ? file.replace(/\.cpuprofile$/, '.heapprofile') : file),
+      JSON.stringify(profile),
+    );
     session.disconnect();
   };
 }
@@ -117,6 +148,13 @@ interface ChildResult {
   communicationFailures: number;
   errors: number;
   echoPerSec: number;
+  /** Round trips/s of the sweep's wire pattern with no protocol code (wireFloorServer). */
+  floorPerSec: number;
+  /** The wire floor with every response delay 0 (one sweep thread only). */
+  floorNoDelayPerSec?: number;
+  /** The second sweep, `reads: 'all'` (absent with several sweepers or SWEEP_BENCH_FULL=0). */
+  fullSweepMs?: number;
+  fullRequests?: number;
   stopMs: number;
 }
 
@@ -185,6 +223,89 @@ async function echoRate(port: number, pairs: number, durationMs: number): Promis
   return Math.round(rate);
 }
 
+/**
+ * The wire floor: the C12.18 exchange pattern of this sweep with no protocol code at all. Per
+ * "device" a fresh TCP connection; per request the client writes 16 bytes (behind the 1-byte
+ * ACK of the previous response, as the C12.18 client coalesces them), the server writes a
+ * 1-byte ACK at once and a 64-byte response after the meter's response delay, and after the
+ * last response the client writes its ACK and closes. The delay in ms rides in the request's
+ * first byte (lane i takes meter i's profile delay), so the mix of delays is the fleet's.
+ * Kernel + Node socket work of the sweep's own wire pattern: what the protocol stack adds
+ * on top of it is sweep CPU minus this.
+ */
+async function wireFloorServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const response = Buffer.alloc(64, 0x5a);
+  const ack = Buffer.of(0x06);
+  const server = net.createServer({ noDelay: true }, (sock) => {
+    sock.on('error', () => undefined);
+    sock.on('data', (d) => {
+      // A lone 1-byte chunk is the client's final ACK; a request starts after its ACK byte.
+      if (d.length < 2) return;
+      const delay = d[d[0] === 0x06 ? 1 : 0]!;
+      sock.write(ack);
+      if (delay > 0) setTimeout(() => sock.destroyed || sock.write(response), delay);
+      else sock.write(response);
+    });
+  });
+  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** Clients of wireFloorServer: `lanes` lanes, each device after device, `perDevice` requests each. */
+async function wireFloorRate(
+  port: number,
+  delays: readonly number[],
+  perDevice: number,
+  durationMs: number,
+): Promise<number> {
+  let trips = 0;
+  let running = true;
+  const lane = async (delay: number): Promise<void> => {
+    const first = Buffer.alloc(16, 0x5a);
+    first[0] = delay;
+    const next = Buffer.alloc(17, 0x5a);
+    next[0] = 0x06;
+    next[1] = delay;
+    while (running) {
+      const sock = net.connect({ host: '127.0.0.1', port, noDelay: true });
+      sock.on('error', () => undefined);
+      await new Promise<void>((r) => sock.once('connect', r));
+      let got = 0;
+      let wake: (() => void) | undefined;
+      sock.on('data', (d) => {
+        got += d.length;
+        if (got >= 65 && wake) {
+          got -= 65;
+          const w = wake;
+          wake = undefined;
+          w();
+        }
+      });
+      for (let i = 0; i < perDevice && running; i++) {
+        await new Promise<void>((r) => {
+          wake = r;
+          sock.write(i === 0 ? first : next);
+        });
+        trips++;
+      }
+      sock.end(Buffer.of(0x06));
+      sock.destroy();
+    }
+  };
+  const lanes = delays.map(lane);
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = performance.now();
+  const n0 = trips;
+  await new Promise((r) => setTimeout(r, durationMs));
+  const rate = ((trips - n0) * 1000) / (performance.now() - t0);
+  running = false;
+  await Promise.all(lanes);
+  return Math.round(rate);
+}
+
 /** What one sweep shard found (the summary counts the bench reports). */
 interface ShardResult {
   finished: number;
@@ -199,7 +320,12 @@ interface ShardResult {
 }
 
 /** Sweep one shard of the manifest (the whole fleet when `shard.count` is 1). */
-async function sweepShard(manifest: Manifest, shard: Shard, concurrency: number): Promise<ShardResult> {
+async function sweepShard(
+  manifest: Manifest,
+  shard: Shard,
+  concurrency: number,
+  reads: InterrogationReads = DEFAULT_SWEEP_READS,
+): Promise<ShardResult> {
   const ruleset = await loadBuiltinRuleset('mehrs-5.0');
   const r = await runSweep({
     manifest,
@@ -207,6 +333,7 @@ async function sweepShard(manifest: Manifest, shard: Shard, concurrency: number)
     eligibleProducts: buildDemoProducts(manifest),
     sessionFactory: c1218SessionFactory(),
     concurrency,
+    reads,
     ...(shard.count > 1 ? { shard } : {}),
   });
   return {
@@ -228,8 +355,10 @@ const share = (total: number, i: number): number =>
 
 type SweeperRequest =
   | { op: 'echo'; port: number; pairs: number; ms: number }
+  | { op: 'floor'; port: number; delays: number[]; perDevice: number; ms: number }
   | { op: 'sweep'; manifest: Manifest; shard: Shard; concurrency: number };
-type SweeperReply = { op: 'echo'; rate: number } | { op: 'sweep'; result: ShardResult };
+type SweeperReply =
+  { op: 'echo'; rate: number } | { op: 'floor'; rate: number } | { op: 'sweep'; result: ShardResult };
 
 /** A worker thread that sweeps one shard (and runs its share of the echo baseline). */
 function startSweeper(): {
@@ -253,6 +382,10 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === 'sweeper
       void echoRate(req.port, req.pairs, req.ms).then((rate) =>
         parentPort!.postMessage({ op: 'echo', rate } satisfies SweeperReply),
       );
+    else if (req.op === 'floor')
+      void wireFloorRate(req.port, req.delays, req.perDevice, req.ms).then((rate) =>
+        parentPort!.postMessage({ op: 'floor', rate } satisfies SweeperReply),
+      );
     else
       void sweepShard(req.manifest, req.shard, req.concurrency).then((result) =>
         parentPort!.postMessage({ op: 'sweep', result } satisfies SweeperReply),
@@ -265,6 +398,7 @@ interface FarmSide {
   manifest: Manifest;
   startMs: number;
   echoPort: number;
+  floorPort: number;
   answered(): Promise<number>;
   /** Event-loop utilisation of the thread the farm runs on (busy share of its time). */
   elu(): EventLoopUtilization;
@@ -273,7 +407,7 @@ interface FarmSide {
 
 type FarmRequest = { op: 'answered' } | { op: 'stop' };
 type FarmReply =
-  | { op: 'started'; manifest: Manifest; startMs: number; echoPort: number }
+  | { op: 'started'; manifest: Manifest; startMs: number; echoPort: number; floorPort: number }
   | { op: 'answered'; n: number }
   | { op: 'stopped'; ms: number };
 
@@ -284,16 +418,19 @@ async function startFarmHere(): Promise<FarmSide & { serve?: never }> {
   const farm = await startFarm({ fleet: scaleFleet({ ...spec, fleet: 'bench' }, METERS), metrics });
   const startMs = Math.round(performance.now() - t0);
   const echo = await echoServer();
+  const floor = await wireFloorServer();
   return {
     manifest: farm.manifest,
     startMs,
     echoPort: echo.port,
+    floorPort: floor.port,
     answered: () => Promise.resolve(metrics.answered),
     elu: () => performance.eventLoopUtilization(),
     stop: async () => {
       const t = performance.now();
       await farm.stop();
       await echo.close();
+      await floor.close();
       return Math.round(performance.now() - t);
     },
   };
@@ -312,6 +449,7 @@ function startFarmInThread(): Promise<FarmSide> {
     manifest: s.manifest,
     startMs: s.startMs,
     echoPort: s.echoPort,
+    floorPort: s.floorPort,
     answered: () => ask<Extract<FarmReply, { op: 'answered' }>>({ op: 'answered' }).then((r) => r.n),
     elu: () => worker.performance.eventLoopUtilization(),
     stop: async () => {
@@ -342,6 +480,7 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === 'farm') 
       manifest: side.manifest,
       startMs: side.startMs,
       echoPort: side.echoPort,
+      floorPort: side.floorPort,
     } satisfies FarmReply);
   });
 }
@@ -370,6 +509,40 @@ async function child(): Promise<ChildResult> {
   ]);
   const echoPerSec = echoRates.reduce((a, b) => a + b, 0);
 
+  // The wire floor, lane i with meter i's response delay, split over the threads like the echo.
+  const delayOf = new Map<string, number>();
+  const delays = Array.from({ length: CONCURRENCY }, (_, i) => {
+    const id = side.manifest.meters[i % side.manifest.meters.length]!.profile;
+    if (!delayOf.has(id)) delayOf.set(id, loadProfile(id).profile.timing.responseDelayMs);
+    return delayOf.get(id)!;
+  });
+  const laneDelays = (t: number): number[] => delays.filter((_, i) => i % SWEEPERS === t);
+  const floorRates = await Promise.all([
+    wireFloorRate(side.floorPort, laneDelays(0), FLOOR_REQUESTS_PER_DEVICE, 3000),
+    ...sweepers.map((w, i) =>
+      w
+        .ask<Extract<SweeperReply, { op: 'floor' }>>({
+          op: 'floor',
+          port: side.floorPort,
+          delays: laneDelays(i + 1),
+          perDevice: FLOOR_REQUESTS_PER_DEVICE,
+          ms: 3000,
+        })
+        .then((r) => r.rate),
+    ),
+  ]);
+  const floorPerSec = floorRates.reduce((a, b) => a + b, 0);
+  // The same pattern with no response delay: the CPU cost of the pattern alone (this thread).
+  const floorNoDelayPerSec =
+    SWEEPERS === 1
+      ? await wireFloorRate(
+          side.floorPort,
+          delays.map(() => 0),
+          FLOOR_REQUESTS_PER_DEVICE,
+          3000,
+        )
+      : undefined;
+
   const requests0 = await side.answered();
   const mainElu0 = performance.eventLoopUtilization();
   const farmElu0 = side.elu();
@@ -396,6 +569,18 @@ async function child(): Promise<ChildResult> {
   const mainBusy = performance.eventLoopUtilization(mainElu0).utilization;
   const farmBusy = performance.eventLoopUtilization(side.elu(), farmElu0).utilization;
   const requests = (await side.answered()) - requests0;
+
+  // The same farm swept again reading every field (prepayment, clock: `--reads all`), for the
+  // cost of a full audit next to the issue's sweep (identify, log on, read the card, evaluate).
+  let full: { sweepMs: number; requests: number } | undefined;
+  if (SWEEPERS === 1 && process.env['SWEEP_BENCH_FULL'] !== '0') {
+    const t2 = performance.now();
+    await sweepShard(side.manifest, { index: 0, count: 1 }, CONCURRENCY, 'all');
+    full = {
+      sweepMs: Math.round(performance.now() - t2),
+      requests: (await side.answered()) - requests0 - requests,
+    };
+  }
   await Promise.all(sweepers.map((w) => w.stop()));
   const stopMs = await side.stop();
   const sum = (k: keyof ShardResult): number => shards.reduce((a, r) => a + r[k], 0);
@@ -423,6 +608,9 @@ async function child(): Promise<ChildResult> {
     communicationFailures: sum('communicationFailures'),
     errors: sum('errors'),
     echoPerSec,
+    floorPerSec,
+    ...(floorNoDelayPerSec !== undefined ? { floorNoDelayPerSec } : {}),
+    ...(full ? { fullSweepMs: full.sweepMs, fullRequests: full.requests } : {}),
     stopMs,
   };
 }
@@ -473,6 +661,12 @@ export default async function run(h: BenchHarness): Promise<void> {
   h.record('sweep.requests', r.requests, 'requests', `PSEM requests answered; ${r.sessions} sessions`);
   h.record('sweep.requests_per_device', Math.round((r.requests / r.meters) * 10) / 10, 'requests');
   h.record('sweep.request_round_trips_per_s', r.requestsPerSec, 'rt/s');
+  h.record(
+    'sweep.cpu_us_per_request',
+    Math.round(((r.cpuPercent / 100) * r.sweepMs * 1000) / r.requests),
+    'µs',
+    'process CPU (farm + sweep + GC threads) per PSEM request answered; steadier than wall time on a shared machine',
+  );
   h.record('sweep.cpu_percent', r.cpuPercent, '%', 'process CPU during the sweep (200% = both cores)');
   h.record(
     'sweep.main_thread_busy_percent',
@@ -498,12 +692,55 @@ export default async function run(h: BenchHarness): Promise<void> {
     'rt/s',
     `raw TCP echo, ${r.concurrency} socket pairs driven from the sweep's ${r.sweepers} thread(s), same process`,
   );
+  h.record(
+    'wire_floor.round_trips_per_s',
+    r.floorPerSec,
+    'rt/s',
+    `the sweep's C12.18 wire pattern with no protocol code (connection per device, ${FLOOR_REQUESTS_PER_DEVICE} requests, ` +
+      `ACK + delayed response, the fleet's response delays), ${r.concurrency} lanes, same threads`,
+  );
+  if (r.fullSweepMs !== undefined && r.fullRequests !== undefined) {
+    h.record(
+      'sweep_full.wall_ms',
+      r.fullSweepMs,
+      'ms',
+      'the same farm swept again with `--reads all` (every field)',
+    );
+    h.record('sweep_full.requests_per_device', Math.round((r.fullRequests / r.meters) * 10) / 10, 'requests');
+    h.ratio('sweep_full.vs_sweep', r.fullSweepMs, r.sweepMs, 'full-read sweep wall / the sweep wall');
+  }
+  if (r.floorNoDelayPerSec !== undefined) {
+    h.record(
+      'wire_floor_no_delay.round_trips_per_s',
+      r.floorNoDelayPerSec,
+      'rt/s',
+      'the same pattern with no response delay: what the pattern itself costs the kernel and Node',
+    );
+    h.ratio(
+      'wire_floor_no_delay.vs_echo',
+      r.floorNoDelayPerSec,
+      r.echoPerSec,
+      'the delay-free wire pattern / echo',
+    );
+  }
   h.record('farm.stop_ms', r.stopMs, 'ms');
   h.ratio(
     'sweep.rt_vs_echo',
     r.requestsPerSec,
     r.echoPerSec,
     'sweep request round trips/s / raw TCP echo round trips/s; target ≥ 0.5',
+  );
+  h.ratio(
+    'wire_floor.vs_echo',
+    r.floorPerSec,
+    r.echoPerSec,
+    'the wire pattern alone / raw TCP echo: the most any C12.18 stack could reach on rt_vs_echo',
+  );
+  h.ratio(
+    'sweep.rt_vs_wire_floor',
+    r.requestsPerSec,
+    r.floorPerSec,
+    'sweep request round trips/s / the same wire pattern with no protocol code',
   );
   h.ratio('sweep.total_vs_budget', r.startMs + r.sweepMs, 15_000, '(farm start + sweep) / 15 s');
   h.ratio('farm.start_vs_budget', r.startMs, 10_000, 'farm start / 10 s');
