@@ -212,15 +212,20 @@ async function echoRate(port: number, pairs: number, durationMs: number): Promis
     }
   };
   const lanes = Array.from({ length: pairs }, lane);
-  await new Promise((r) => setTimeout(r, 300));
-  const t0 = performance.now();
-  const n0 = trips;
-  await new Promise((r) => setTimeout(r, durationMs));
-  const rate = ((trips - n0) * 1000) / (performance.now() - t0);
+  const rate = await rateOver(() => trips, 300, durationMs);
   running = false;
   await Promise.all(lanes);
   for (const sock of sockets) sock.destroy();
-  return Math.round(rate);
+  return rate;
+}
+
+/** Events per second of `count()` over `durationMs`, after `warmupMs` of warm-up. */
+async function rateOver(count: () => number, warmupMs: number, durationMs: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, warmupMs));
+  const t0 = performance.now();
+  const n0 = count();
+  await new Promise((r) => setTimeout(r, durationMs));
+  return Math.round(((count() - n0) * 1000) / (performance.now() - t0));
 }
 
 /**
@@ -296,14 +301,10 @@ async function wireFloorRate(
     }
   };
   const lanes = delays.map(lane);
-  await new Promise((r) => setTimeout(r, 500));
-  const t0 = performance.now();
-  const n0 = trips;
-  await new Promise((r) => setTimeout(r, durationMs));
-  const rate = ((trips - n0) * 1000) / (performance.now() - t0);
+  const rate = await rateOver(() => trips, 500, durationMs);
   running = false;
   await Promise.all(lanes);
-  return Math.round(rate);
+  return rate;
 }
 
 /** What one sweep shard found (the summary counts the bench reports). */

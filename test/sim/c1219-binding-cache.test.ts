@@ -19,34 +19,11 @@ import {
   encodeProcedureRequest,
 } from '../../src/protocols/c1219/procedure-codec';
 import { StdProc } from '../../src/protocols/c1219/standard-procedures';
-import { ESME, GSME, makeMeter, secretOf, userIdOf } from './helpers';
+import { ESME, GSME, makeMeter, secretOf, userIdOf, withWritableTable } from './helpers';
 
 /** A profile object of its own, so its plan is built by the first binding of the test. */
 function freshProfile(id: string): FirmwareProfile {
   return loadProfile(id).profile;
-}
-
-/** The profile with a modelled writable table (no shipped profile has one). */
-function withWritableTable(base: FirmwareProfile): FirmwareProfile {
-  return {
-    ...base,
-    c1219: {
-      ...base.c1219!,
-      tables: [
-        ...base.c1219!.tables,
-        {
-          id: 'MT9',
-          name: 'SETTINGS_TBL',
-          read: ['privileged'],
-          write: ['privileged'],
-          fields: [
-            { name: 'SUPPLIER_ID', type: 'STRING', size: 4, source: 'registration.supplierId' },
-            { name: 'LOW_CREDIT', type: 'UINT32', source: 'prepayment.lowCreditThreshold' },
-          ],
-        },
-      ],
-    },
-  };
 }
 
 /** Security through the binding (the device's authenticate), as a C12.18 session would. */

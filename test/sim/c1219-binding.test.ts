@@ -15,7 +15,7 @@ import { c1219Map } from '../../src/profiles/c1219-binding-layouts';
 import { encodeProcedureParams, tableValues } from '../../src/profiles/c1219-binding-records';
 import { bindC1219, type ProcedureActivity } from '../../src/profiles/c1219-binding';
 import type { FirmwareProfile } from '../../src/profiles/schema';
-import { ESME, ESME_G05, GSME, boundPair, makeMeter, profile, secretOf } from './helpers';
+import { ESME, ESME_G05, GSME, boundPair, makeMeter, profile, secretOf, withWritableTable } from './helpers';
 
 const vcOf = (p: FirmwareProfile) => ({ ctx: c1219Map(p).context, pad: 0x00 });
 
@@ -261,25 +261,7 @@ describe('bindC1219: firmware variants and device types', () => {
 describe('bindC1219: writable tables and configuration errors', () => {
   const base = profile(ESME);
   // A modelled writable table (no shipped profile has one): supplier and low-credit threshold.
-  const writable: FirmwareProfile = {
-    ...base,
-    c1219: {
-      ...base.c1219!,
-      tables: [
-        ...base.c1219!.tables,
-        {
-          id: 'MT9',
-          name: 'SETTINGS_TBL',
-          read: ['privileged'],
-          write: ['privileged'],
-          fields: [
-            { name: 'SUPPLIER_ID', type: 'STRING', size: 4, source: 'registration.supplierId' },
-            { name: 'LOW_CREDIT', type: 'UINT32', source: 'prepayment.lowCreditThreshold' },
-          ],
-        },
-      ],
-    },
-  };
+  const writable = withWritableTable(base);
 
   function image(supplier: string, lowCredit: number): Buffer {
     return Buffer.from([

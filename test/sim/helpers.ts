@@ -117,3 +117,29 @@ export function boundPair(
       ),
   };
 }
+
+/**
+ * The profile with a modelled writable table (no shipped profile has one): MT9 SETTINGS_TBL,
+ * supplier and low-credit threshold, read and written by `privileged`.
+ */
+export function withWritableTable(base: FirmwareProfile): FirmwareProfile {
+  return {
+    ...base,
+    c1219: {
+      ...base.c1219!,
+      tables: [
+        ...base.c1219!.tables,
+        {
+          id: 'MT9',
+          name: 'SETTINGS_TBL',
+          read: ['privileged'],
+          write: ['privileged'],
+          fields: [
+            { name: 'SUPPLIER_ID', type: 'STRING', size: 4, source: 'registration.supplierId' },
+            { name: 'LOW_CREDIT', type: 'UINT32', source: 'prepayment.lowCreditThreshold' },
+          ],
+        },
+      ],
+    },
+  };
+}
