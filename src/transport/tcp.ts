@@ -47,6 +47,37 @@ function connectionInfo(uri: string, socket: net.Socket): TransportInfo {
   };
 }
 
+/**
+ * Chunks a socket hands over through Node's `onread` (connectTcp): each is copied out of the
+ * shared read buffer as it arrives and held until the transport starts reading.
+ */
+class PushedReads {
+  private deliver: ((chunk: Buffer) => void) | undefined;
+  private early: Buffer[] | undefined;
+
+  push(chunk: Buffer): void {
+    if (this.deliver) this.deliver(chunk);
+    else (this.early ??= []).push(chunk);
+  }
+
+  start(deliver: (chunk: Buffer) => void): void {
+    this.deliver = deliver;
+    const early = this.early;
+    this.early = undefined;
+    for (const chunk of early ?? []) deliver(chunk);
+  }
+}
+
+/**
+ * The read buffer of every client socket (`onread`, connectTcp). Node calls a socket's onread
+ * callback synchronously with the bytes just read, one socket at a time on this thread, and the
+ * callback copies them out before returning, so one buffer serves them all. Compared with a
+ * socket's stream 'data' events, a read then costs no Readable-stream bookkeeping and no
+ * ArrayBuffer of its own (the copy comes from Buffer's pool): a sweep reads ~25 chunks per
+ * meter from thousands of meters (docs/sweep.md "Performance").
+ */
+const CLIENT_READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
 export class TcpTransport extends BaseTransport {
   private lastError: SimError | undefined;
   private released: (() => void) | undefined;
@@ -56,6 +87,8 @@ export class TcpTransport extends BaseTransport {
     info: TransportInfo,
     line: LineSettings = DEFAULT_LINE,
     logger: Logger = silentLogger,
+    /** Set for sockets made with `onread` (connectTcp): their bytes come from here. */
+    private readonly pushed?: PushedReads,
   ) {
     super(info, line, logger);
     // Both ends are made with `noDelay: true` (connectTcp, listenTcp): no second system call.
@@ -81,7 +114,8 @@ export class TcpTransport extends BaseTransport {
   }
 
   protected startReading(): void {
-    this.socket.on('data', (chunk: Buffer) => this.emit('data', chunk));
+    if (this.pushed) this.pushed.start((chunk) => this.emit('data', chunk));
+    else this.socket.on('data', (chunk: Buffer) => this.emit('data', chunk));
   }
 
   protected writeBytes(data: Buffer): Promise<void> {
@@ -108,7 +142,20 @@ export function connectTcp(
   const uri = options.uri ?? `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const clock = options.clock ?? systemClock;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, noDelay: true });
+    const pushed = new PushedReads();
+    const socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: CLIENT_READ_BUFFER,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          // A copy: the buffer is everyone's, and is read into again after this returns.
+          if (n > 0) pushed.push(Buffer.from(buf.subarray(0, n)));
+          return true; // keep reading (false would pause the socket)
+        },
+      },
+    });
     const timer =
       options.timeoutMs && options.timeoutMs > 0
         ? clock.setTimeout(() => {
@@ -133,7 +180,7 @@ export function connectTcp(
     socket.once('connect', () => {
       clock.clearTimeout(timer);
       socket.off('error', onError);
-      resolve(new TcpTransport(socket, connectionInfo(uri, socket), options.line, options.logger));
+      resolve(new TcpTransport(socket, connectionInfo(uri, socket), options.line, options.logger, pushed));
     });
   });
 }

@@ -89,6 +89,54 @@ describe('tcp transport', () => {
     expect((await collect(s, 11)).toString()).toBe('early bytes');
   });
 
+  it('a client holds bytes that arrive before anyone listens for data (onread path)', async () => {
+    const l = await server();
+    const accepted = nextConnection(l);
+    const c = await connectTcp('127.0.0.1', l.port);
+    cleanup.push(c);
+    const s = await accepted;
+    cleanup.push(s);
+    await s.write(Buffer.from('hello '));
+    await s.write(Buffer.from('client'));
+    for (let i = 0; i < 5; i++) await tick();
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await collect(c, 12)).toString()).toBe('hello client');
+  });
+
+  it('clients sharing one read buffer each get exactly their own bytes', async () => {
+    const l = await server();
+    const n = 16;
+    const clients: Transport[] = [];
+    const servers: Transport[] = [];
+    for (let i = 0; i < n; i++) {
+      const accepted = nextConnection(l);
+      clients.push(await connectTcp('127.0.0.1', l.port));
+      servers.push(await accepted);
+    }
+    cleanup.push(...clients, ...servers);
+    // 16 connections x 40 KB each, written in interleaved 1 KB pieces.
+    const payload = (i: number): Buffer => Buffer.alloc(40 * 1024, i + 1).fill(0xa0 + i, 0, 7);
+    // Chunks kept as delivered, not copied: a chunk that still pointed into the shared read
+    // buffer would be overwritten by later reads and fail the comparison.
+    const got = clients.map(
+      (c) =>
+        new Promise<Buffer[]>((resolve) => {
+          const kept: Buffer[] = [];
+          let total = 0;
+          c.on('data', (chunk: Buffer) => {
+            kept.push(chunk);
+            total += chunk.length;
+            if (total >= 40 * 1024) resolve(kept);
+          });
+        }),
+    );
+    for (let off = 0; off < 40 * 1024; off += 1024)
+      for (let i = 0; i < n; i++) void servers[i]!.write(payload(i).subarray(off, off + 1024));
+    // Joined only once every client has everything (other reads happened in between).
+    const received = (await Promise.all(got)).map((kept) => Buffer.concat(kept));
+    received.forEach((r, i) => expect(r.equals(payload(i))).toBe(true));
+  });
+
   it('hands connections accepted before a connection listener to the first one attached', async () => {
     const l = await server();
     const c = await connectTcp('127.0.0.1', l.port);
