@@ -54,7 +54,7 @@ export function registerClear(program: Command, io: Io, setExit: (code: number) 
     let session: OpenedSession | undefined;
     try {
       const c = connector(f, io, { defaultAssociation: 'management' });
-      session = await withRetry(() => c.open(), retryPolicy(f), systemClock);
+      session = await withRetry(() => c.open(), retryPolicy(f, c.stack), systemClock);
       const s = session;
       const evidence: Evidence[] = [];
       const before = await holdings(s, evidence);

@@ -27,6 +27,7 @@ import {
   type C1218Credentials,
   type C1218MeterSession,
 } from '../../migration/sessions/c1218-session';
+import { presetConnection } from '../../hardware/preset-connect';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../migration/retry';
 import { parseYamlWith } from '../../migration/yaml-source';
 import { loadProfile } from '../../profiles/loader';
@@ -231,11 +232,34 @@ export function fileExists(path: string): boolean {
   return existsSync(path);
 }
 
-export function retryPolicy(f: ConnectFlags): RetryPolicy {
-  if (f.attempts === undefined) return { ...DEFAULT_RETRY_POLICY };
-  const n = Number(f.attempts);
-  if (!Number.isInteger(n) || n < 1 || n > 100) throw usage(`--attempts ${f.attempts}: an integer 1..100`);
-  return { ...DEFAULT_RETRY_POLICY, attempts: n };
+/**
+ * --attempts, and the back-off between tries. A C12.18 meter on a port with a preset gets the
+ * preset's `failedSessionBackoffMs` (7 s on the shipped ones, longer than the 6 s channel-traffic
+ * timeout) as the shortest wait before another try: after a failed session the meter must time
+ * out and fall back to 9600 baud and logged-out before it answers again (docs/c1218.md §1.1;
+ * MeteringSDK sleeps 7 s too). `stack` is the meter's (undefined: C12.18, identified from ST1).
+ */
+export function retryPolicy(f: ConnectFlags, stack: 'c1218' | 'dlms' = 'c1218'): RetryPolicy {
+  let policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY };
+  if (f.attempts !== undefined) {
+    const n = Number(f.attempts);
+    if (!Number.isInteger(n) || n < 1 || n > 100) throw usage(`--attempts ${f.attempts}: an integer 1..100`);
+    policy = { ...policy, attempts: n };
+  }
+  const backoff = stack === 'c1218' ? presetSessionBackoffMs(f.connect) : undefined;
+  if (backoff !== undefined)
+    policy = {
+      ...policy,
+      baseDelayMs: Math.max(policy.baseDelayMs, backoff),
+      maxDelayMs: Math.max(policy.maxDelayMs, backoff),
+    };
+  return policy;
+}
+
+/** The c1218 `failedSessionBackoffMs` of the preset `uri` names, if it names one. */
+function presetSessionBackoffMs(uri: string): number | undefined {
+  if (!/[?&]preset=/.test(uri)) return undefined;
+  return presetConnection(uri, 'c1218').timeouts?.failedSessionBackoffMs;
 }
 
 /** --timeout: ms to wait for each answer (docs/transports.md "Presets"). */

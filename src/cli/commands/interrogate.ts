@@ -81,7 +81,7 @@ export function registerInterrogate(program: Command, io: Io, setExit: (code: nu
     try {
       const c = connector(f, io, { defaultAssociation: 'reader' });
       const result = await interrogate(() => c.open(), {
-        retry: retryPolicy(f),
+        retry: retryPolicy(f, c.stack),
       });
       if (f.json) printJson(io, result);
       else io.out(table(['FIELD', 'VALUE'], interrogationRows(result)));

@@ -197,7 +197,7 @@ export function registerMigrate(program: Command, io: Io, setExit: (code: number
         const stopAfter = f.stopAfter as StopAfter;
         if (!STOPS.includes(stopAfter))
           throw new SimError(ErrorCode.UsageError, `--stop-after ${f.stopAfter}: one of ${STOPS.join(', ')}`);
-        const policy = retryPolicy(f);
+        retryPolicy(f); // a bad --attempts is a usage error before any file is read
         const ruleset = await resolveRuleset(f.ruleset);
         const registration = await loadRegistrationFile(f.registration);
         for (const e of registration.errors)
@@ -205,6 +205,8 @@ export function registerMigrate(program: Command, io: Io, setExit: (code: number
         const products = f.products !== undefined ? await loadEligibleProducts(f.products) : undefined;
         // Reconnections after the hand-over use the new secret(s): the connector follows migrate.
         const c = connector(f, io, { defaultAssociation: 'management' });
+        // With the stack known, a C12.18 preset's session back-off applies (connect-options.ts).
+        const policy = retryPolicy(f, c.stack);
         const journal = f.journal ?? new MemoryJournal();
         const entries = typeof journal === 'string' ? readJournalFile(journal).entries : [];
         const journaled = entries.length > 0 ? snapshotFromJournal(entries) : null;
