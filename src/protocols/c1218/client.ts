@@ -116,10 +116,12 @@ export class C1218Client {
     this.transport = transport;
     this.opts = options;
     this.clock = options.clock ?? systemClock;
-    this.log = (options.logger ?? silentLogger).child({
-      component: 'c1218-client',
-      line: transport.info.uri,
-    });
+    // A silent logger is its own child (nothing is written; a sweep opens thousands of clients).
+    const logger = options.logger ?? silentLogger;
+    this.log =
+      logger.level === 'silent'
+        ? logger
+        : logger.child({ component: 'c1218-client', line: transport.info.uri });
     this.timers = { ...C1218_DEFAULT_TIMERS, ...options.timers };
     const maxTries = options.maxTries ?? DEFAULT_MAX_TRIES;
     this.learnedOrder = options.dataOrder;

@@ -93,7 +93,8 @@ export class C1218Server extends TypedEmitter<C1218ServerEvents> {
   readonly transport: Transport;
   private readonly tables: TableServer;
   private readonly clock: Clock;
-  private readonly log: Logger;
+  private readonly logger: Logger;
+  private childLog: Logger | undefined;
   private readonly config: ServerSessionConfig;
   private readonly timers: C1218Timers;
   private readonly responseDelayMs: number;
@@ -111,10 +112,7 @@ export class C1218Server extends TypedEmitter<C1218ServerEvents> {
     this.transport = init.transport;
     this.tables = init.tables;
     this.clock = init.clock ?? systemClock;
-    this.log = (init.logger ?? silentLogger).child({
-      component: 'c1218-server',
-      line: init.transport.info.uri,
-    });
+    this.logger = init.logger ?? silentLogger;
     this.timers = { ...C1218_DEFAULT_TIMERS, ...o.timers };
     this.responseDelayMs = o.responseDelayMs ?? 0;
     const ident: IdentInfo = {
@@ -164,6 +162,16 @@ export class C1218Server extends TypedEmitter<C1218ServerEvents> {
     this.link.on('duplicate', () => this.log.debug('duplicate packet ACKed and dropped'));
     this.link.on('writeError', (e) => this.fault(e));
     this.link.on('closed', () => this.onTransportClosed());
+  }
+
+  /**
+   * The server's child logger, made when first used (a farm accepts thousands a second); a
+   * silent logger is its own child (nothing it is given is ever written).
+   */
+  private get log(): Logger {
+    if (this.logger.level === 'silent') return this.logger;
+    this.childLog ??= this.logger.child({ component: 'c1218-server', line: this.transport.info.uri });
+    return this.childLog;
   }
 
   /** Current session state (phase, access, negotiated sizes, baud, failed attempts). */
