@@ -23,7 +23,7 @@ import {
 } from './interrogation-schema';
 import { COHORTS, DEVICE_TYPES, type Cohort, type DeviceType } from './cohorts';
 import { createCheckRegistry, type CheckRegistry } from './checks/registry';
-import type { CheckContext, CheckEvidence, CheckVerdict } from './checks/types';
+import type { CheckContext, CheckDefinition, CheckEvidence, CheckVerdict } from './checks/types';
 import type { RegistrationData, RegistrationRecord } from './registration';
 import type { Ruleset, RulesetCheck, Severity } from './ruleset';
 
@@ -105,6 +105,9 @@ export interface EvaluateOptions {
   context?: CheckContext;
 }
 
+/** The registry used when none is given: the built-ins, never handed out (so never changed). */
+let builtinRegistry: CheckRegistry | undefined;
+
 /**
  * What an interrogation must read for `ruleset` to be evaluated exactly as after a full one:
  * `session`, `identity` and `registration` (the evaluator decides scope from the device type and
@@ -115,7 +118,7 @@ export interface EvaluateOptions {
  */
 export function fieldsForChecks(
   ruleset: Ruleset,
-  registry: CheckRegistry = createCheckRegistry(),
+  registry: CheckRegistry = (builtinRegistry ??= createCheckRegistry()),
   extra: readonly InterrogationField[] = [],
 ): InterrogationField[] {
   const need = new Set<InterrogationField>(['session', 'identity', 'registration', ...extra]);
@@ -140,112 +143,139 @@ export function findRegistration(
   return registration;
 }
 
+/** What every rule of one evaluation is judged against. */
+interface RuleInput {
+  registry: CheckRegistry;
+  context: CheckContext;
+  result: InterrogationResult;
+  record: RegistrationRecord | undefined;
+  deviceType: DeviceType | null;
+  cohort: Cohort | null;
+}
+
+/** A check report (one object shape for every outcome: the hot path of a sweep builds many). */
+function reportOf(
+  rule: RulesetCheck,
+  def: CheckDefinition | undefined,
+  outcome: CheckOutcome,
+  reason: string,
+  missing: string[],
+  evidence: CheckEvidence[],
+): CheckReport {
+  return {
+    code: rule.code,
+    title: def?.title ?? rule.code,
+    severity: rule.severity,
+    modelled: def?.modelled ?? false,
+    outcome,
+    reason,
+    missing,
+    evidence,
+  };
+}
+
+function runRule(rule: RulesetCheck, input: RuleInput): CheckReport {
+  const { deviceType, cohort, record } = input;
+  const def = input.registry.get(rule.code);
+  if (!def) {
+    // The rule set was parsed against another registry: say so rather than pass silently.
+    return reportOf(rule, def, 'cannot-evaluate', `check ${rule.code} is not registered`, [], []);
+  }
+  const typeScoped = def.deviceTypes !== 'all' || rule.scope.deviceTypes !== null;
+  if (typeScoped) {
+    if (deviceType === null) {
+      return reportOf(
+        rule,
+        def,
+        'cannot-evaluate',
+        'device type unknown (identity unreadable, no registration record), so scope cannot be decided',
+        ['identity.deviceType'],
+        [],
+      );
+    }
+    const allowed = (def.deviceTypes === 'all' ? [deviceType] : def.deviceTypes).filter(
+      (t) => rule.scope.deviceTypes === null || rule.scope.deviceTypes.includes(t),
+    );
+    if (!allowed.includes(deviceType)) {
+      return reportOf(
+        rule,
+        def,
+        'not-applicable',
+        `device type ${deviceType} is outside the scope (${allowed.join(', ')})`,
+        [],
+        [{ source: 'meter', field: 'identity.deviceType', value: deviceType, ref: null }],
+      );
+    }
+  }
+  if (rule.scope.cohorts !== null) {
+    if (cohort === null) {
+      return reportOf(
+        rule,
+        def,
+        'cannot-evaluate',
+        'cohort unknown (no registration record for the meter point), so scope cannot be decided',
+        ['registration.cohort'],
+        [],
+      );
+    }
+    if (!rule.scope.cohorts.includes(cohort)) {
+      return reportOf(
+        rule,
+        def,
+        'not-applicable',
+        `cohort ${cohort} is outside the scope (${rule.scope.cohorts.join(', ')})`,
+        [],
+        [
+          {
+            source: 'registration',
+            field: 'cohort',
+            value: cohort,
+            ref: record ? `${record.source}:${record.line}` : null,
+          },
+        ],
+      );
+    }
+  }
+  let verdict: CheckVerdict;
+  try {
+    verdict = def.evaluate({ result: input.result, registration: record, context: input.context });
+  } catch (e) {
+    // A user-defined check that throws must not pass an installation nor stop a sweep of
+    // thousands: it blocks this device as undetermined, with the error on record.
+    const err = summariseError(e);
+    verdict = {
+      outcome: 'cannot-evaluate',
+      reason: `check raised ${err.codeName}: ${err.message}`,
+      missing: [],
+      evidence: [],
+    };
+  }
+  return reportOf(
+    rule,
+    def,
+    verdict.outcome,
+    verdict.reason,
+    verdict.outcome === 'cannot-evaluate' ? verdict.missing : [],
+    verdict.evidence,
+  );
+}
+
 export function evaluate(
   result: InterrogationResult,
   registration: RegistrationData | RegistrationRecord | undefined,
   ruleset: Ruleset,
   options: EvaluateOptions = {},
 ): Evaluation {
-  const registry = options.registry ?? createCheckRegistry();
-  const context = options.context ?? {};
   const record = findRegistration(result, registration);
-  const deviceType: DeviceType | null = result.identity?.deviceType ?? record?.deviceType ?? null;
-  const cohort: Cohort | null = record?.cohort ?? null;
-
-  const checks = ruleset.checks.map((rule) => runRule(rule));
-
-  function runRule(rule: RulesetCheck): CheckReport {
-    const def = registry.get(rule.code);
-    const base = {
-      code: rule.code,
-      title: def?.title ?? rule.code,
-      severity: rule.severity,
-      modelled: def?.modelled ?? false,
-    };
-    if (!def) {
-      // The rule set was parsed against another registry: say so rather than pass silently.
-      return {
-        ...base,
-        outcome: 'cannot-evaluate',
-        reason: `check ${rule.code} is not registered`,
-        missing: [],
-        evidence: [],
-      };
-    }
-    const typeScoped = def.deviceTypes !== 'all' || rule.scope.deviceTypes !== null;
-    if (typeScoped) {
-      if (deviceType === null) {
-        return {
-          ...base,
-          outcome: 'cannot-evaluate',
-          reason:
-            'device type unknown (identity unreadable, no registration record), so scope cannot be decided',
-          missing: ['identity.deviceType'],
-          evidence: [],
-        };
-      }
-      const allowed = (def.deviceTypes === 'all' ? [deviceType] : def.deviceTypes).filter(
-        (t) => rule.scope.deviceTypes === null || rule.scope.deviceTypes.includes(t),
-      );
-      if (!allowed.includes(deviceType)) {
-        return {
-          ...base,
-          outcome: 'not-applicable',
-          reason: `device type ${deviceType} is outside the scope (${allowed.join(', ')})`,
-          missing: [],
-          evidence: [{ source: 'meter', field: 'identity.deviceType', value: deviceType, ref: null }],
-        };
-      }
-    }
-    if (rule.scope.cohorts !== null) {
-      if (cohort === null) {
-        return {
-          ...base,
-          outcome: 'cannot-evaluate',
-          reason: 'cohort unknown (no registration record for the meter point), so scope cannot be decided',
-          missing: ['registration.cohort'],
-          evidence: [],
-        };
-      }
-      if (!rule.scope.cohorts.includes(cohort)) {
-        return {
-          ...base,
-          outcome: 'not-applicable',
-          reason: `cohort ${cohort} is outside the scope (${rule.scope.cohorts.join(', ')})`,
-          missing: [],
-          evidence: [
-            {
-              source: 'registration',
-              field: 'cohort',
-              value: cohort,
-              ref: record ? `${record.source}:${record.line}` : null,
-            },
-          ],
-        };
-      }
-    }
-    let verdict: CheckVerdict;
-    try {
-      verdict = def.evaluate({ result, registration: record, context });
-    } catch (e) {
-      // A user-defined check that throws must not pass an installation nor stop a sweep of
-      // thousands: it blocks this device as undetermined, with the error on record.
-      const err = summariseError(e);
-      verdict = {
-        outcome: 'cannot-evaluate',
-        reason: `check raised ${err.codeName}: ${err.message}`,
-        missing: [],
-        evidence: [],
-      };
-    }
-    return {
-      ...base,
-      outcome: verdict.outcome,
-      reason: verdict.reason,
-      missing: verdict.outcome === 'cannot-evaluate' ? verdict.missing : [],
-      evidence: verdict.evidence,
-    };
-  }
+  const input: RuleInput = {
+    registry: options.registry ?? (builtinRegistry ??= createCheckRegistry()),
+    context: options.context ?? {},
+    result,
+    record,
+    deviceType: result.identity?.deviceType ?? record?.deviceType ?? null,
+    cohort: record?.cohort ?? null,
+  };
+  const checks = ruleset.checks.map((rule) => runRule(rule, input));
 
   const blocking = checks.filter((c) => c.severity === 'block');
   const blockingCodes = blocking.filter((c) => c.outcome === 'fail').map((c) => c.code);
@@ -264,8 +294,8 @@ export function evaluate(
     warningCodes,
     subject: {
       mpxn: result.registration?.mpxn ?? null,
-      deviceType,
-      cohort,
+      deviceType: input.deviceType,
+      cohort: input.cohort,
       registration: record ? `${record.source}:${record.line}` : null,
     },
     checks,
