@@ -142,3 +142,18 @@ export class ManualClock implements Clock {
     this.wallOffset = ms - this.mono;
   }
 }
+
+let lastMs = Number.NaN;
+let lastIso = '';
+/**
+ * `new Date(ms).toISOString()`, the last answer kept: a sweep stamps journal entries and
+ * interrogations by the thousand within one millisecond. Throws RangeError for an invalid time,
+ * as toISOString does.
+ */
+export function isoAt(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}

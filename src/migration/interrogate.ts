@@ -10,7 +10,7 @@
  */
 
 import type { Clock } from '../core/clock';
-import { systemClock } from '../core/clock';
+import { isoAt, systemClock } from '../core/clock';
 import { z } from 'zod';
 import { ErrorCode, SimError, isTransient } from '../core/errors';
 import {
@@ -71,7 +71,7 @@ export const DEFAULT_EVENT_LOG_TAIL = 16;
 const EVIDENCE_LIST = z.array(EvidenceSchema);
 const EVENT_LIST = z.array(MeterEventSchema);
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+const iso = isoAt;
 
 /**
  * Interrogate one meter. With a session factory the sessions it opens are closed before

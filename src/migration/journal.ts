@@ -12,6 +12,7 @@
  * One flow, one journal file, one runner at a time: the journal is not a lock.
  */
 
+import { isoAt } from '../core/clock';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { z } from 'zod';
@@ -170,17 +171,6 @@ export function readJournalFile(path: string): JournalReadResult {
 function stamp(entry: JournalEntryInput, seq: number, now: number): JournalEntry {
   // Fixed key order: v, seq, at, event, then the event's own fields.
   return { v: JOURNAL_VERSION, seq, at: isoAt(now), ...entry } as JournalEntry;
-}
-
-/** ISO text of a time, the last one kept: a sweep stamps hundreds of entries within one ms. */
-let lastMs = Number.NaN;
-let lastIso = '';
-function isoAt(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
 }
 
 export interface FileJournalOptions {

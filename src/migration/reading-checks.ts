@@ -43,8 +43,16 @@ const strOrNull = (v: unknown): v is string | null => v === null || typeof v ===
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 function isIso(v: unknown): v is string {
   if (typeof v !== 'string' || v.length !== 24 || !ISO_MS.test(v)) return false;
-  const t = Date.parse(v);
-  return Number.isFinite(t) && new Date(t).toISOString() === v;
+  // The shape is right; the fields must name a real instant, which toISOString would write back
+  // unchanged (what `new Date(Date.parse(v)).toISOString() === v` asked, without the two calls).
+  const num = (from: number, to: number): number => Number(v.slice(from, to));
+  const year = num(0, 4);
+  const month = num(5, 7);
+  const day = num(8, 10);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  return day <= days && num(11, 13) < 24 && num(14, 16) < 60 && num(17, 19) < 60;
 }
 const isoOrNull = (v: unknown): v is string | null => v === null || isIso(v);
 

@@ -215,6 +215,32 @@ describe('reading checks agree with the schemas', () => {
     },
   );
 
+  it('times: a real instant in toISOString form passes, anything else is left to zod', () => {
+    const clockAt = (meterTime: string): unknown =>
+      fastClockReading({ meterTime, hostTime: '2024-01-01T00:00:00.000Z', skewMs: 0 });
+    for (const ok of ['2024-02-29T23:59:59.999Z', '2000-02-29T00:00:00.000Z', '0000-01-01T00:00:00.000Z'])
+      expect(clockAt(ok)).toBeDefined();
+    for (const no of [
+      '2023-02-29T00:00:00.000Z', // no 29 February in 2023
+      '1900-02-29T00:00:00.000Z', // nor in 1900
+      '2024-04-31T00:00:00.000Z',
+      '2024-13-01T00:00:00.000Z',
+      '2024-00-10T00:00:00.000Z',
+      '2024-01-00T00:00:00.000Z',
+      '2024-01-01T24:00:00.000Z',
+      '2024-01-01T23:60:00.000Z',
+      '2024-01-01T23:59:60.000Z',
+      '2024-01-01T23:59:59.999+00:00',
+    ])
+      expect(clockAt(no)).toBeUndefined();
+    // Every instant toISOString writes passes.
+    fc.assert(
+      fc.property(fc.integer({ min: -62167219200000, max: 253402300799999 }), (ms) => {
+        expect(clockAt(new Date(ms).toISOString())).toBeDefined();
+      }),
+    );
+  });
+
   it('lists: every item or nothing', () => {
     fc.assert(
       fc.property(fc.array(mutated(evidence), { maxLength: 4 }), (v) =>
