@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, type SimError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/logger';
+import { SmallSet } from '../core/small-set';
 import { closedError, mapTransportError } from './error-map';
 import {
   DEFAULT_LINE,
@@ -119,7 +120,7 @@ export abstract class BaseTransport extends EventEmitter<TransportEvents> implem
     return Promise.resolve();
   }
 
-  private readonly pendingWrites = new Set<(e: SimError) => void>();
+  private readonly pendingWrites = new SmallSet<(e: SimError) => void>();
 
   /**
    * Run one OS write (`start` hands bytes to a socket or port and calls back when done) and
@@ -152,8 +153,7 @@ export abstract class BaseTransport extends EventEmitter<TransportEvents> implem
 
   /** Reject every write still in flight. */
   protected rejectPendingWrites(e: SimError): void {
-    for (const reject of this.pendingWrites) reject(e);
-    this.pendingWrites.clear();
+    for (const reject of this.pendingWrites.drain()) reject(e);
   }
 
   /** Start delivering `data` events. Called once, after the first data listener is attached. */

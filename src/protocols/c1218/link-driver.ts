@@ -4,6 +4,7 @@ import { TypedEmitter } from '../../core/events';
 import type { Transport } from '../../transport/types';
 import { ACK, C1218_DEFAULT_TIMERS } from './constants';
 import { Deadline } from '../../core/deadline';
+import { SmallMap } from '../../core/small-set';
 import {
   ACK_BYTES,
   initialLinkState,
@@ -77,7 +78,7 @@ export class LinkDriver extends TypedEmitter<LinkDriverEvents> {
   /** The acknowledgement timer (§1.4), one clock timer per driver (deadline.ts). */
   private readonly ackTimer: Deadline;
   private interCharTimer: TimerHandle | undefined;
-  private readonly pending = new Map<number, SendCallback>();
+  private readonly pending = new SmallMap<number, SendCallback>();
   private lastWrite: Promise<void> = Promise.resolve();
   private attached = true;
   private readonly coalesceAcks: boolean;
@@ -228,9 +229,7 @@ export class LinkDriver extends TypedEmitter<LinkDriverEvents> {
     this.clearInterChar();
     if (this.pending.size > 0) {
       const err = new SimError(ErrorCode.LinkDisconnected, 'C12.18 link: transport closed', {}, { cause });
-      const waiting = [...this.pending.values()];
-      this.pending.clear();
-      for (const done of waiting) done(err);
+      for (const done of this.pending.drain()) done(err);
     }
     this.emit('closed', cause);
   }
@@ -256,14 +255,12 @@ export class LinkDriver extends TypedEmitter<LinkDriverEvents> {
         this.emit('message', e.message, { packets: e.packets, warnings: e.warnings });
         return;
       case 'sent': {
-        const done = this.pending.get(e.id);
-        this.pending.delete(e.id);
+        const done = this.pending.take(e.id);
         done?.();
         return;
       }
       case 'sendFailed': {
-        const done = this.pending.get(e.id);
-        this.pending.delete(e.id);
+        const done = this.pending.take(e.id);
         this.emit('sendFailed', e.reason);
         done?.(sendError(e.reason, this.linkState));
         return;
