@@ -123,7 +123,8 @@ async function profiled<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-interface ChildResult {
+/** What the measured child reports: the shards' counts summed (ShardResult), and the figures. */
+interface ChildResult extends Omit<ShardResult, 'finished'> {
   layout: 'thread' | 'same';
   sweepers: number;
   meters: number;
@@ -135,18 +136,10 @@ interface ChildResult {
   devicesPerSec: number;
   requests: number;
   requestsPerSec: number;
-  sessions: number;
   cpuPercent: number;
   /** Event-loop utilisation during the sweep: the main (sweep) thread and the farm's thread. */
   mainBusyPercent: number;
   farmBusyPercent: number;
-  passed: number;
-  blocked: number;
-  blockedMA516: number;
-  blockedMA517: number;
-  cannotEvaluate: number;
-  communicationFailures: number;
-  errors: number;
   echoPerSec: number;
   /** Round trips/s of the sweep's wire pattern with no protocol code (wireFloorServer). */
   floorPerSec: number;
