@@ -9,6 +9,7 @@ import { applyOperation, OPERATION_NAMES, type MeterOp, applyMeterOp } from '../
 import type { MeterState } from '../../src/device/state';
 import type { Transition } from '../../src/device/transition';
 import { ctx, esme, ids, ISSUER_PREFIX, OTHER_SUPPLIER, START, SUPPLIER } from './fixtures';
+import { errorOf } from '../helpers/vectors';
 
 const withCard = esme(0);
 const noCard: MeterState = {
@@ -21,16 +22,6 @@ const migrated: MeterState = { ...withCard, migration: { state: 'migrated', at: 
 
 function outcome<R>(t: Transition<R>): string {
   return t.outcome.ok ? 'ok' : t.outcome.refusal.reason;
-}
-
-function thrown(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
 }
 
 describe('clearing transition table', () => {
@@ -204,7 +195,7 @@ describe('card record, site, supplier', () => {
     );
     expect(outcome(t)).toBe('site-id-required');
     expect(t.state).toBe(noCard);
-    const bad = thrown(() =>
+    const bad = errorOf(() =>
       applyOperation(
         noCard,
         'setCardRecord',
@@ -214,7 +205,7 @@ describe('card record, site, supplier', () => {
     );
     expect(bad.code).toBe(ErrorCode.DeviceInvalidIdentifier);
     expect(bad.context['field']).toBe('paymentCardId');
-    const issuer = thrown(() =>
+    const issuer = errorOf(() =>
       applyOperation(
         noCard,
         'setCardRecord',
@@ -308,16 +299,16 @@ describe('migration', () => {
       outcome(applyOperation(withCard, 'migrate', { by: 'DCC', newSecrets: { root: '00' } }, ctx())),
     ).toBe('unknown-access-level');
     expect(
-      thrown(() => applyOperation(withCard, 'migrate', { by: 'DCC', newSecrets: { reader: 'xyz' } }, ctx()))
+      errorOf(() => applyOperation(withCard, 'migrate', { by: 'DCC', newSecrets: { reader: 'xyz' } }, ctx()))
         .context['field'],
     ).toBe('newSecrets.reader');
     expect(
-      thrown(() => applyOperation(withCard, 'migrate', { by: 'DCC', newSecrets: {} }, ctx())).context[
+      errorOf(() => applyOperation(withCard, 'migrate', { by: 'DCC', newSecrets: {} }, ctx())).context[
         'reason'
       ],
     ).toBe('invalid-argument');
     expect(
-      thrown(() => applyOperation(withCard, 'migrate', { by: '', newSecrets: secrets }, ctx())).context[
+      errorOf(() => applyOperation(withCard, 'migrate', { by: '', newSecrets: secrets }, ctx())).context[
         'field'
       ],
     ).toBe('actor');
@@ -398,11 +389,11 @@ describe('prepayment', () => {
     const t = applyOperation(credit, 'applyVend', vend(10, 'C'), ctx());
     expect(outcome(t)).toBe('not-prepayment');
     expect(t.state).toBe(credit);
-    expect(thrown(() => applyOperation(pre, 'applyVend', vend(1.5, 'X'), ctx())).context['field']).toBe(
+    expect(errorOf(() => applyOperation(pre, 'applyVend', vend(1.5, 'X'), ctx())).context['field']).toBe(
       'amountPence',
     );
     expect(
-      thrown(() => applyOperation(pre, 'applyVend', { ...vend(1, 'X'), source: 'sms' as 'wan' }, ctx()))
+      errorOf(() => applyOperation(pre, 'applyVend', { ...vend(1, 'X'), source: 'sms' as 'wan' }, ctx()))
         .context['field'],
     ).toBe('source');
   });
@@ -464,12 +455,12 @@ describe('prepayment', () => {
       outstandingPence: number;
     }[];
     expect(
-      thrown(() =>
+      errorOf(() =>
         applyOperation(pre, 'configurePrepayment', { actor: 'hes', debt: { timeBased: three } }, ctx()),
       ).context['field'],
     ).toBe('debt.timeBased');
     expect(
-      thrown(() =>
+      errorOf(() =>
         applyOperation(
           pre,
           'configurePrepayment',

@@ -7,23 +7,14 @@ import fc from 'fast-check';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, SimError } from '../../src/core/errors';
+import { ErrorCode } from '../../src/core/errors';
 import { Meter } from '../../src/device/meter';
 import { applyOperation } from '../../src/device/operations';
 import { SqliteMeterStore } from '../../src/device/storage';
 import { clock, ctx, esme } from './fixtures';
+import { errorOf } from '../helpers/vectors';
 
 const s0 = esme(0);
-
-function thrown(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
-}
 
 describe('transferKeys', () => {
   it('replaces the named levels in one transition and logs level names only', () => {
@@ -75,7 +66,7 @@ describe('transferKeys', () => {
     ['odd length', { reader: 'abc' }],
     ['too long', { reader: '00'.repeat(65) }],
   ])('throws invalid-argument for %s', (_n, keys) => {
-    const e = thrown(() => applyOperation(s0, 'transferKeys', { actor: 'x', keys }, ctx()));
+    const e = errorOf(() => applyOperation(s0, 'transferKeys', { actor: 'x', keys }, ctx()));
     expect(e.code).toBe(ErrorCode.DeviceInvalidOperation);
     expect(e.context['reason']).toBe('invalid-argument');
   });
@@ -115,7 +106,7 @@ describe('recordInvocationCounters', () => {
     ['bad name', { atLeast: { 'no spaces': 1 } }],
     ['bad bump name', { bump: '' }],
   ])('throws invalid-argument for %s', (_n, op) => {
-    const e = thrown(() => applyOperation(s0, 'recordInvocationCounters', op as never, ctx()));
+    const e = errorOf(() => applyOperation(s0, 'recordInvocationCounters', op as never, ctx()));
     expect(e.context['reason']).toBe('invalid-argument');
   });
 

@@ -13,12 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMigrationFlow } from '../../src/migration/flow';
 import type { MigrationFlowResult } from '../../src/migration/flow-result';
-import {
-  FileJournal,
-  type JournalEntry,
-  type JournalEntryInput,
-  type JournalStore,
-} from '../../src/migration/journal';
+import { FileJournal, type JournalEntry, type JournalStore } from '../../src/migration/journal';
 import { loadBuiltinRuleset, type Ruleset } from '../../src/migration/ruleset';
 import type { Credential, MeterSession, SessionRequest } from '../../src/migration/session';
 import { dlmsSessionSource } from '../../src/migration/sessions/dlms-session';
@@ -34,6 +29,7 @@ import {
   registrationFor,
   withLink,
 } from '../e2e-dlms/helpers';
+import { CrashingJournal } from './crashing-journal';
 import { SimulatedCrash } from './fake-session';
 
 const p = withLink(profile(DLMS_ESME), 'wrapper');
@@ -55,30 +51,6 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'dlms-handover-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A journal that "kills the process" right after its n-th append is durable. */
-class CrashingJournal implements JournalStore {
-  private appended = 0;
-  constructor(
-    private readonly inner: FileJournal,
-    private readonly crashAfter: number,
-  ) {}
-  get tornTail(): boolean {
-    return this.inner.tornTail;
-  }
-  entries(): readonly JournalEntry[] {
-    return this.inner.entries();
-  }
-  append(entry: JournalEntryInput, now: number): JournalEntry {
-    const e = this.inner.append(entry, now);
-    if (++this.appended === this.crashAfter)
-      throw new SimulatedCrash(`after journal entry ${e.seq} (${e.event})`);
-    return e;
-  }
-  close(): void {
-    this.inner.close();
-  }
-}
 
 type Hook = 'transferKeys' | 'verifyKeys';
 

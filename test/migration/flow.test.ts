@@ -6,15 +6,10 @@ import { ErrorCode, SimError } from '../../src/core/errors';
 import { parseEligibleProducts } from '../../src/migration/eligible-products';
 import { runMigrationFlow, type MigrationFlowOptions } from '../../src/migration/flow';
 import type { MigrationFlowResult } from '../../src/migration/flow-result';
-import {
-  FileJournal,
-  MemoryJournal,
-  type JournalEntry,
-  type JournalEntryInput,
-  type JournalStore,
-} from '../../src/migration/journal';
+import { FileJournal, MemoryJournal, type JournalEntry } from '../../src/migration/journal';
 import { parseRegistrationCsv } from '../../src/migration/registration';
 import { loadBuiltinRuleset, type Ruleset } from '../../src/migration/ruleset';
+import { CrashingJournal } from './crashing-journal';
 import { drive } from './drive';
 import {
   FakeMeter,
@@ -352,30 +347,6 @@ describe('migration flow: faults and retries', () => {
     expect(r.meter.effects).toEqual([]);
   });
 });
-
-/** A journal that "kills the process" right after its n-th append is durable. */
-class CrashingJournal implements JournalStore {
-  private appended = 0;
-  constructor(
-    private readonly inner: FileJournal,
-    private readonly crashAfter: number,
-  ) {}
-  get tornTail(): boolean {
-    return this.inner.tornTail;
-  }
-  entries(): readonly JournalEntry[] {
-    return this.inner.entries();
-  }
-  append(entry: JournalEntryInput, now: number): JournalEntry {
-    const e = this.inner.append(entry, now);
-    if (++this.appended === this.crashAfter)
-      throw new SimulatedCrash(`after journal entry ${e.seq} (${e.event})`);
-    return e;
-  }
-  close(): void {
-    this.inner.close();
-  }
-}
 
 describe('migration flow: killed and resumed', () => {
   let reference: { outcome: string; state: ReturnType<typeof endState>; evaluation: unknown };

@@ -6,33 +6,11 @@
  */
 import { ManualClock } from '../../../../src/core/clock';
 import { HdlcClientLink, HdlcServerLink, type LinkAddress } from '../../../../src/protocols/dlms/link';
-import { createMemPair, type MemTransport } from '../../../../src/transport/mem';
+import { createMemPair } from '../../../../src/transport/mem';
+import { drive as driveClock, recordWrites, settle } from './helpers';
 
-async function settle(rounds = 20): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
-/** Advance the manual clock in small steps, letting the mem pair deliver, until `p` settles. */
-async function drive<T>(clock: ManualClock, p: Promise<T>, stepMs = 1): Promise<T> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let i = 0; i < 10_000 && !settled; i++) await clock.advanceAsync(stepMs);
-  if (!settled) throw new Error('promise did not settle');
-  return p;
-}
-
-function recordWrites(t: MemTransport): Buffer[] {
-  const seen: Buffer[] = [];
-  const orig = t.write.bind(t);
-  t.write = (data: Uint8Array) => {
-    seen.push(Buffer.from(data));
-    return orig(data);
-  };
-  return seen;
-}
+/** One-millisecond steps: frames land at the exact millisecond the timers are checked against. */
+const drive = <T>(clock: ManualClock, p: Promise<T>): Promise<T> => driveClock(clock, p, 1, 10_000);
 
 describe('HDLC link timers on a manual clock', () => {
   it('inactivity counts from the last frame; traffic keeps the clock timers bounded', async () => {

@@ -16,36 +16,9 @@ import {
   Iec21Framer,
   type Iec21Message,
 } from '../../../../src/protocols/dlms/iec62056-21';
-import { createMemPair, type MemTransport } from '../../../../src/transport/mem';
+import { createMemPair } from '../../../../src/transport/mem';
 import { withLine } from '../../../../src/transport/line';
-
-/** Advance the manual clock in small steps, letting the mem pair deliver, until `p` settles. */
-async function drive<T>(clock: ManualClock, p: Promise<T>, stepMs = 5, maxSteps = 20_000): Promise<T> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let i = 0; i < maxSteps && !settled; i++) await clock.advanceAsync(stepMs);
-  if (!settled) throw new Error('promise did not settle');
-  return p;
-}
-
-/** Let in-flight mem deliveries (setImmediate) land without moving time. */
-async function settle(rounds = 20): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
-/** Count frames written on a transport. */
-function recordWrites(t: MemTransport): Buffer[] {
-  const seen: Buffer[] = [];
-  const orig = t.write.bind(t);
-  t.write = (data: Uint8Array) => {
-    seen.push(Buffer.from(data));
-    return orig(data);
-  };
-  return seen;
-}
+import { drive, recordWrites, settle } from './helpers';
 
 /** A server application that answers every APDU with `reply(apdu)`. */
 function answer(link: ApduLink, reply: (apdu: Buffer) => Buffer): void {

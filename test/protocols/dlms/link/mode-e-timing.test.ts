@@ -8,16 +8,7 @@ import { wakeUpPlan } from '../../../../src/profiles/dlms-binding-client';
 import { encodeIec21Message } from '../../../../src/protocols/dlms/iec62056-21';
 import { signOnModeE } from '../../../../src/protocols/dlms/link';
 import { createMemPair } from '../../../../src/transport/mem';
-
-async function drive<T>(clock: ManualClock, p: Promise<T>, stepMs = 5): Promise<T> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let i = 0; i < 20_000 && !settled; i++) await clock.advanceAsync(stepMs);
-  return p;
-}
+import { drive } from './helpers';
 
 /** A meter that answers `/?!` with an identification and notes when each thing happened. */
 function fakeMeter(clock: ManualClock) {

@@ -1,5 +1,5 @@
 import { fromHex, toHex } from '../../../../src/core/bytes';
-import { ErrorCode, SimError } from '../../../../src/core/errors';
+import { ErrorCode } from '../../../../src/core/errors';
 import {
   cipherApdu,
   decipherApdu,
@@ -10,6 +10,7 @@ import {
   type DecipherContext,
 } from '../../../../src/protocols/dlms/security';
 import { GB } from './vectors';
+import { errorOf } from '../../../helpers/vectors';
 
 const acceptAll = (): boolean => true;
 
@@ -21,16 +22,6 @@ function ctx(over: Partial<DecipherContext> = {}): DecipherContext {
     counters: new MemoryInvocationCounters(),
     ...over,
   };
-}
-
-function thrown(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
 }
 
 // docs/dlms.md §7 "GB Table 40 vectors" [V]: EK 00..0F, AK D0..DF, ST 4D4D4D0000BC614E, IC 01234567.
@@ -169,7 +160,7 @@ describe('replay protection', () => {
   it('rejects the same IC twice and a lower IC, without changing the counter', () => {
     const counters = new MemoryInvocationCounters();
     decipherApdu(apdu, ctx({ counters }));
-    const again = thrown(() => decipherApdu(apdu, ctx({ counters })));
+    const again = errorOf(() => decipherApdu(apdu, ctx({ counters })));
     expect(again.code).toBe(ErrorCode.SessionReplay);
     expect(again.context).toEqual({ ic: GB.ic, lastIc: GB.ic });
     const lower = cipherApdu(GB.getClockTime, {
@@ -179,7 +170,7 @@ describe('replay protection', () => {
       ek: GB.ek,
       ak: GB.ak,
     });
-    expect(thrown(() => decipherApdu(lower, ctx({ counters }))).code).toBe(ErrorCode.SessionReplay);
+    expect(errorOf(() => decipherApdu(lower, ctx({ counters }))).code).toBe(ErrorCode.SessionReplay);
     const higher = cipherApdu(GB.getClockTime, {
       security: 0x30,
       ic: GB.ic + 1,
@@ -199,7 +190,7 @@ describe('replay protection', () => {
       ek: GB.ek,
       ak: GB.ak,
     });
-    expect(thrown(() => decipherApdu(zero, ctx())).code).toBe(ErrorCode.SessionReplay);
+    expect(errorOf(() => decipherApdu(zero, ctx())).code).toBe(ErrorCode.SessionReplay);
   });
 
   it('keeps separate counters per key family', () => {
@@ -224,7 +215,9 @@ describe('failures', () => {
     const counters = new MemoryInvocationCounters();
     const wrong = Buffer.from(GB.ek);
     wrong[15] = wrong[15]! ^ 1;
-    const e = thrown(() => decipherApdu(TABLE40[0]!.apdu, ctx({ counters, keys: { ek: wrong, ak: GB.ak } })));
+    const e = errorOf(() =>
+      decipherApdu(TABLE40[0]!.apdu, ctx({ counters, keys: { ek: wrong, ak: GB.ak } })),
+    );
     expect(e.code).toBe(ErrorCode.SessionCipherFailed);
     expect(e.context['reason']).toBe('auth-tag');
     expect(JSON.stringify(e.context)).not.toContain(toHex(wrong));
@@ -234,30 +227,30 @@ describe('failures', () => {
   it('a wrong AK fails SC 10 and SC 30', () => {
     const ak = Buffer.alloc(16, 0xd0);
     for (const v of [TABLE40[0]!, TABLE40[2]!]) {
-      expect(thrown(() => decipherApdu(v.apdu, ctx({ keys: { ek: GB.ek, ak } }))).code).toBe(
+      expect(errorOf(() => decipherApdu(v.apdu, ctx({ keys: { ek: GB.ek, ak } }))).code).toBe(
         ErrorCode.SessionCipherFailed,
       );
     }
   });
 
   it('a wrong system title fails the tag', () => {
-    const e = thrown(() => decipherApdu(TABLE40[0]!.apdu, ctx({ peerSystemTitle: GB.clientSystemTitle })));
+    const e = errorOf(() => decipherApdu(TABLE40[0]!.apdu, ctx({ peerSystemTitle: GB.clientSystemTitle })));
     expect(e.code).toBe(ErrorCode.SessionCipherFailed);
   });
 
   it('the policy check refuses weaker protection than the association requires', () => {
     const accept = policyAccepts(SecurityPolicyV0.AllAuthenticatedAndEncrypted);
-    const e = thrown(() => decipherApdu(TABLE40[1]!.apdu, ctx({ accept })));
+    const e = errorOf(() => decipherApdu(TABLE40[1]!.apdu, ctx({ accept })));
     expect(e.code).toBe(ErrorCode.SessionCipherFailed);
     expect(e.context).toEqual({ reason: 'policy', sc: 0x20 });
     expect(decipherApdu(TABLE40[0]!.apdu, ctx({ accept })).plaintext).toEqual(GB.getClockTime);
   });
 
   it('missing keys are SessionKeyMissing', () => {
-    expect(thrown(() => decipherApdu(TABLE40[0]!.apdu, ctx({ keys: { ak: GB.ak } }))).code).toBe(
+    expect(errorOf(() => decipherApdu(TABLE40[0]!.apdu, ctx({ keys: { ak: GB.ak } }))).code).toBe(
       ErrorCode.SessionKeyMissing,
     );
-    expect(thrown(() => decipherApdu(TABLE40[0]!.apdu, ctx({ keys: { ek: GB.ek } }))).code).toBe(
+    expect(errorOf(() => decipherApdu(TABLE40[0]!.apdu, ctx({ keys: { ek: GB.ek } }))).code).toBe(
       ErrorCode.SessionKeyMissing,
     );
     // SC 20 needs no AK.
@@ -272,11 +265,11 @@ describe('failures', () => {
     ] as const) {
       const apdu = Buffer.from(TABLE40[0]!.apdu);
       apdu[2] = sc;
-      const e = thrown(() => decipherApdu(apdu, ctx()));
+      const e = errorOf(() => decipherApdu(apdu, ctx()));
       expect(e.code).toBe(ErrorCode.SessionCipherFailed);
       expect(e.context['reason']).toBe(reason);
       expect(
-        thrown(() =>
+        errorOf(() =>
           cipherApdu(GB.getClockTime, {
             security: sc,
             ic: 1,
@@ -301,21 +294,21 @@ describe('failures', () => {
     });
     expect(set[0]).toBe(0xc9);
     set[0] = 0xc8;
-    const e = thrown(() => decipherApdu(set, ctx()));
+    const e = errorOf(() => decipherApdu(set, ctx()));
     expect(e.code).toBe(ErrorCode.SessionCipherFailed);
     expect(e.context['reason']).toBe('content-mismatch');
   });
 
   it('structural faults are decode errors with a path', () => {
     const short = TABLE40[0]!.apdu.subarray(0, 20);
-    const e = thrown(() => decipherApdu(short, ctx()));
+    const e = errorOf(() => decipherApdu(short, ctx()));
     expect(e.code).toBe(ErrorCode.DecodeTruncated);
     expect(e.context['path']).toBe('CipheredApdu.content');
     const long = Buffer.concat([TABLE40[0]!.apdu, Buffer.of(0)]);
-    expect(thrown(() => decipherApdu(long, ctx())).code).toBe(ErrorCode.DecodeTrailingBytes);
+    expect(errorOf(() => decipherApdu(long, ctx())).code).toBe(ErrorCode.DecodeTrailingBytes);
     const unknown = Buffer.from(TABLE40[0]!.apdu);
     unknown[0] = 0xc0;
-    const u = thrown(() => decipherApdu(unknown, ctx()));
+    const u = errorOf(() => decipherApdu(unknown, ctx()));
     expect(u.code).toBe(ErrorCode.DecodeInvalid);
     expect(u.context['path']).toBe('CipheredApdu.tag');
   });
@@ -343,7 +336,7 @@ describe('tag mapping and forms', () => {
   it('exception-response (D8) has no service-specific ciphered form but goes in general-glo', () => {
     const exception = fromHex('D8 01 05'); // service-not-allowed, deciphering-error
     const p = { security: 0x30, ic: 9, systemTitle: GB.serverSystemTitle, ek: GB.ek, ak: GB.ak };
-    const e = thrown(() => cipherApdu(exception, p));
+    const e = errorOf(() => cipherApdu(exception, p));
     expect(e.code).toBe(ErrorCode.EncodeInvalid);
     const general = cipherApdu(exception, { ...p, form: 'general-glo' });
     expect(toHex(general.subarray(0, 12))).toBe(
@@ -364,7 +357,7 @@ describe('tag mapping and forms', () => {
   it('general-glo with a different title than the association is refused', () => {
     const p = { security: 0x30, ic: 9, systemTitle: GB.clientSystemTitle, ek: GB.ek, ak: GB.ak };
     const general = cipherApdu(GB.getClockTime, { ...p, form: 'general-glo' });
-    const e = thrown(() => decipherApdu(general, ctx()));
+    const e = errorOf(() => decipherApdu(general, ctx()));
     expect(e.context['reason']).toBe('system-title');
   });
 
@@ -382,9 +375,8 @@ describe('tag mapping and forms', () => {
     expect(out.keyUsage).toBe('global-broadcast');
     expect(out.plaintext).toEqual(GB.getClockTime);
     expect(
-      thrown(() => cipherApdu(GB.getClockTime, { ...p, security: 0x70, ek: dedicated, form: 'ded' })).context[
-        'reason'
-      ],
+      errorOf(() => cipherApdu(GB.getClockTime, { ...p, security: 0x70, ek: dedicated, form: 'ded' }))
+        .context['reason'],
     ).toBe('broadcast-dedicated');
   });
 

@@ -1,5 +1,5 @@
 import { fromHex, toHex } from '../../../../src/core/bytes';
-import { ErrorCode, SimError } from '../../../../src/core/errors';
+import { ErrorCode } from '../../../../src/core/errors';
 import {
   checkChallenge,
   generateChallenge,
@@ -10,16 +10,7 @@ import {
   type InvocationCounterGuard,
 } from '../../../../src/protocols/dlms/security';
 import { GB } from './vectors';
-
-function thrown(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
-}
+import { errorOf } from '../../../helpers/vectors';
 
 function guard(last?: number): InvocationCounterGuard & { value: number | undefined } {
   const g = {
@@ -115,7 +106,7 @@ describe('HLS-GMAC verification failures', () => {
 
   it('a replayed or stale IC is SessionReplay and nothing is recorded', () => {
     const counter = guard(1);
-    expect(thrown(() => verifyHlsGmacResponse({ ...base, counter })).code).toBe(ErrorCode.SessionReplay);
+    expect(errorOf(() => verifyHlsGmacResponse({ ...base, counter })).code).toBe(ErrorCode.SessionReplay);
     expect(counter.value).toBe(1);
   });
 
@@ -126,7 +117,7 @@ describe('HLS-GMAC verification failures', () => {
     ['another AK', { ak: Buffer.alloc(16, 2) }],
   ])('%s is SessionAuthFailed (gmac)', (_name, over) => {
     const counter = guard();
-    const e = thrown(() => verifyHlsGmacResponse({ ...base, ...over, counter }));
+    const e = errorOf(() => verifyHlsGmacResponse({ ...base, ...over, counter }));
     expect(e.code).toBe(ErrorCode.SessionAuthFailed);
     expect(e.context).toEqual({ reason: 'gmac' });
     expect(counter.value).toBeUndefined();
@@ -135,11 +126,11 @@ describe('HLS-GMAC verification failures', () => {
   it('a wrong length or SC is SessionAuthFailed', () => {
     const counter = guard();
     expect(
-      thrown(() => verifyHlsGmacResponse({ ...base, response: F_STOC.subarray(0, 16), counter })).context,
+      errorOf(() => verifyHlsGmacResponse({ ...base, response: F_STOC.subarray(0, 16), counter })).context,
     ).toEqual({ reason: 'length' });
     const sc30 = Buffer.from(F_STOC);
     sc30[0] = 0x30;
-    expect(thrown(() => verifyHlsGmacResponse({ ...base, response: sc30, counter })).context).toEqual({
+    expect(errorOf(() => verifyHlsGmacResponse({ ...base, response: sc30, counter })).context).toEqual({
       reason: 'sc',
     });
   });
@@ -149,7 +140,7 @@ describe('HLS-GMAC verification failures', () => {
       const r = Buffer.from(F_STOC);
       r[bit >> 3] = r[bit >> 3]! ^ (1 << (bit & 7));
       const counter = guard();
-      const e = thrown(() => verifyHlsGmacResponse({ ...base, response: r, counter }));
+      const e = errorOf(() => verifyHlsGmacResponse({ ...base, response: r, counter }));
       // Flipping the low bit of IC 1 gives IC 0: a replay; every other flip fails SC or GMAC.
       expect(e.code).toBe(bit === 32 ? ErrorCode.SessionReplay : ErrorCode.SessionAuthFailed);
       expect(counter.value).toBeUndefined();
@@ -163,16 +154,16 @@ describe('challenges', () => {
     expect(toHex(generateChallenge(8, rng))).toBe('abababababababab');
     expect(generateChallenge(undefined, rng).length).toBe(16);
     expect(generateChallenge(64).length).toBe(64);
-    expect(thrown(() => generateChallenge(7, rng)).code).toBe(ErrorCode.EncodeInvalid);
-    expect(thrown(() => generateChallenge(65, rng)).code).toBe(ErrorCode.EncodeInvalid);
-    expect(thrown(() => generateChallenge(8, () => Buffer.alloc(4))).code).toBe(ErrorCode.EncodeInvalid);
+    expect(errorOf(() => generateChallenge(7, rng)).code).toBe(ErrorCode.EncodeInvalid);
+    expect(errorOf(() => generateChallenge(65, rng)).code).toBe(ErrorCode.EncodeInvalid);
+    expect(errorOf(() => generateChallenge(8, () => Buffer.alloc(4))).code).toBe(ErrorCode.EncodeInvalid);
   });
 
   it('refuses peer challenges outside 8..64 bytes', () => {
     expect(() => checkChallenge(Buffer.alloc(8))).not.toThrow();
     expect(() => checkChallenge(Buffer.alloc(64))).not.toThrow();
-    expect(thrown(() => checkChallenge(Buffer.alloc(7))).code).toBe(ErrorCode.SessionAuthFailed);
-    expect(thrown(() => checkChallenge(Buffer.alloc(65))).code).toBe(ErrorCode.SessionAuthFailed);
+    expect(errorOf(() => checkChallenge(Buffer.alloc(7))).code).toBe(ErrorCode.SessionAuthFailed);
+    expect(errorOf(() => checkChallenge(Buffer.alloc(65))).code).toBe(ErrorCode.SessionAuthFailed);
   });
 
   it('two random challenges differ', () => {

@@ -1,5 +1,5 @@
 import { fromHex, toHex } from '../../../../src/core/bytes';
-import { ErrorCode, SimError } from '../../../../src/core/errors';
+import { ErrorCode } from '../../../../src/core/errors';
 import {
   applyKeyTransfer,
   buildKeyTransfer,
@@ -14,16 +14,7 @@ import {
   type KeyStore,
 } from '../../../../src/protocols/dlms/security';
 import { GB } from './vectors';
-
-function thrown(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
-}
+import { errorOf } from '../../../helpers/vectors';
 
 // RFC 3394 §4.1 "Wrap 128 bits of Key Data with a 128-bit KEK".
 const RFC3394 = {
@@ -55,20 +46,20 @@ describe('RFC 3394 key wrap', () => {
   });
 
   it('a wrong KEK or an altered byte fails the integrity check', () => {
-    const e = thrown(() => unwrapKey(Buffer.alloc(16, 7), RFC3394.wrapped));
+    const e = errorOf(() => unwrapKey(Buffer.alloc(16, 7), RFC3394.wrapped));
     expect(e.code).toBe(ErrorCode.SessionCipherFailed);
     expect(e.context).toEqual({ reason: 'key-unwrap', path: 'key_wrapped' });
     for (let i = 0; i < RFC3394.wrapped.length; i++) {
       const w = Buffer.from(RFC3394.wrapped);
       w[i] = w[i]! ^ 0x80;
-      expect(thrown(() => unwrapKey(RFC3394.kek, w)).code).toBe(ErrorCode.SessionCipherFailed);
+      expect(errorOf(() => unwrapKey(RFC3394.kek, w)).code).toBe(ErrorCode.SessionCipherFailed);
     }
   });
 
   it('checks lengths', () => {
-    expect(thrown(() => wrapKey(RFC3394.kek, Buffer.alloc(24))).code).toBe(ErrorCode.EncodeInvalid);
-    expect(thrown(() => wrapKey(Buffer.alloc(24), RFC3394.key)).code).toBe(ErrorCode.SessionKeyMissing);
-    expect(thrown(() => unwrapKey(RFC3394.kek, RFC3394.wrapped.subarray(0, 16))).code).toBe(
+    expect(errorOf(() => wrapKey(RFC3394.kek, Buffer.alloc(24))).code).toBe(ErrorCode.EncodeInvalid);
+    expect(errorOf(() => wrapKey(Buffer.alloc(24), RFC3394.key)).code).toBe(ErrorCode.SessionKeyMissing);
+    expect(errorOf(() => unwrapKey(RFC3394.kek, RFC3394.wrapped.subarray(0, 16))).code).toBe(
       ErrorCode.DecodeInvalid,
     );
   });
@@ -105,25 +96,25 @@ describe('key_transfer (Security setup method 2)', () => {
       entries[0]!,
       { ...entries[1]!, keyWrapped: Buffer.from(entries[1]!.keyWrapped).fill(0, 0, 1) },
     ];
-    const e = thrown(() => openKeyTransfer(keySet.kek, broken));
+    const e = errorOf(() => openKeyTransfer(keySet.kek, broken));
     expect(e.code).toBe(ErrorCode.SessionCipherFailed);
     expect(e.context['path']).toBe('key_transfer[1].key_wrapped');
   });
 
   it('refuses unknown, duplicate or no key ids', () => {
     const w = wrapKey(keySet.kek, newEk);
-    const unknown = thrown(() => openKeyTransfer(keySet.kek, [{ keyId: 4, keyWrapped: w }]));
+    const unknown = errorOf(() => openKeyTransfer(keySet.kek, [{ keyId: 4, keyWrapped: w }]));
     expect(unknown.code).toBe(ErrorCode.DecodeInvalid);
     expect(unknown.context).toEqual({ path: 'key_transfer[0].key_id', value: 4 });
-    const dup = thrown(() =>
+    const dup = errorOf(() =>
       openKeyTransfer(keySet.kek, [
         { keyId: 0, keyWrapped: w },
         { keyId: 0, keyWrapped: w },
       ]),
     );
     expect(dup.context).toEqual({ path: 'key_transfer[1].key_id', value: 0 });
-    expect(thrown(() => openKeyTransfer(keySet.kek, [])).code).toBe(ErrorCode.DecodeInvalid);
-    expect(thrown(() => buildKeyTransfer(keySet.kek, [])).code).toBe(ErrorCode.EncodeInvalid);
+    expect(errorOf(() => openKeyTransfer(keySet.kek, [])).code).toBe(ErrorCode.DecodeInvalid);
+    expect(errorOf(() => buildKeyTransfer(keySet.kek, [])).code).toBe(ErrorCode.EncodeInvalid);
   });
 
   it('withKey replaces exactly the named key', () => {
@@ -131,7 +122,7 @@ describe('key_transfer (Security setup method 2)', () => {
     expect(withKey(keySet, KeyId.GlobalBroadcastEncryption, k).broadcastEk).toEqual(k);
     expect(withKey(keySet, KeyId.Master, k).kek).toEqual(k);
     expect(withKey(keySet, KeyId.Master, k).ek).toEqual(keySet.ek);
-    expect(thrown(() => withKey(keySet, KeyId.Master, Buffer.alloc(8))).code).toBe(
+    expect(errorOf(() => withKey(keySet, KeyId.Master, Buffer.alloc(8))).code).toBe(
       ErrorCode.SessionKeyMissing,
     );
   });
@@ -163,7 +154,7 @@ describe('key sets and key stores', () => {
       code: ErrorCode.SessionKeyMissing,
       context: { reason: 'key-length', key: 'ak', length: 15 },
     });
-    expect(thrown(() => validateKeySet({ ...keySet, systemTitle: Buffer.alloc(7) })).context['reason']).toBe(
+    expect(errorOf(() => validateKeySet({ ...keySet, systemTitle: Buffer.alloc(7) })).context['reason']).toBe(
       'system-title-length',
     );
   });

@@ -19,16 +19,7 @@ import {
   SecurityPolicyV0,
   takeNextIc,
 } from '../../../../src/protocols/dlms/security';
-
-function thrown(fn: () => unknown): SimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
-}
+import { errorOf } from '../../../helpers/vectors';
 
 describe('security control byte (docs/dlms.md §7)', () => {
   it.each([
@@ -49,8 +40,8 @@ describe('security control byte (docs/dlms.md §7)', () => {
 
   it('refuses a suite id above 15 and non-bytes', () => {
     const sc = { ...decodeSecurityControl(0x30), suiteId: 16 };
-    expect(thrown(() => encodeSecurityControl(sc)).code).toBe(ErrorCode.EncodeInvalid);
-    expect(thrown(() => decodeSecurityControl(256)).code).toBe(ErrorCode.DecodeInvalid);
+    expect(errorOf(() => encodeSecurityControl(sc)).code).toBe(ErrorCode.EncodeInvalid);
+    expect(errorOf(() => decodeSecurityControl(256)).code).toBe(ErrorCode.DecodeInvalid);
   });
 
   it('codes the security header SC || IC', () => {
@@ -63,7 +54,7 @@ describe('security control byte (docs/dlms.md §7)', () => {
     const h = decodeSecurityHeader(new ByteReader(bytes));
     expect(h).toEqual({ security: decodeSecurityControl(0x30), ic: 0x01234567 });
     expect(toHex(encodeSecurityHeader(new ByteWriter(), h).toBuffer())).toBe('3001234567');
-    const e = thrown(() => decodeSecurityHeader(new ByteReader(bytes.subarray(0, 3), 'Hdr')));
+    const e = errorOf(() => decodeSecurityHeader(new ByteReader(bytes.subarray(0, 3), 'Hdr')));
     expect(e.code).toBe(ErrorCode.DecodeTruncated);
     expect(e.context['path']).toBe('Hdr.ic');
   });
@@ -85,13 +76,13 @@ describe('APDU length (docs/dlms.md §5 "Length")', () => {
 
   it('accepts non-minimal forms, refuses indefinite and over-long ones', () => {
     expect(decodeBerLength(new ByteReader(fromHex('8105')), 'len')).toBe(5);
-    expect(thrown(() => decodeBerLength(new ByteReader(fromHex('80')), 'len')).code).toBe(
+    expect(errorOf(() => decodeBerLength(new ByteReader(fromHex('80')), 'len')).code).toBe(
       ErrorCode.DecodeInvalid,
     );
-    expect(thrown(() => decodeBerLength(new ByteReader(fromHex('850000000001')), 'len')).code).toBe(
+    expect(errorOf(() => decodeBerLength(new ByteReader(fromHex('850000000001')), 'len')).code).toBe(
       ErrorCode.DecodeInvalid,
     );
-    expect(thrown(() => decodeBerLength(new ByteReader(fromHex('82 01')), 'len')).code).toBe(
+    expect(errorOf(() => decodeBerLength(new ByteReader(fromHex('82 01')), 'len')).code).toBe(
       ErrorCode.DecodeTruncated,
     );
   });
@@ -134,7 +125,7 @@ describe('security_policy v0', () => {
   it('maps enum values to requirements and refuses unknown values', () => {
     expect(policyRequirements(3)).toEqual({ authentication: true, encryption: true });
     expect(policyRequirements(2)).toEqual({ authentication: false, encryption: true });
-    const e = thrown(() => decodeSecurityPolicyV0(4));
+    const e = errorOf(() => decodeSecurityPolicyV0(4));
     expect(e.code).toBe(ErrorCode.DecodeInvalid);
     expect(e.context).toEqual({ path: 'security_policy', value: 4 });
   });
@@ -163,16 +154,16 @@ describe('invocation counters', () => {
     expect(takeNextIc(own)).toBe(2);
     expect(own.getLastIc()).toBe(2);
     expect(nextInvocationCounter(0xfffffffe)).toBe(0xffffffff);
-    const e = thrown(() => nextInvocationCounter(0xffffffff));
+    const e = errorOf(() => nextInvocationCounter(0xffffffff));
     expect(e.code).toBe(ErrorCode.SessionCipherFailed);
     expect(e.context['reason']).toBe('ic-exhausted');
   });
 
   it('freshness is strictly greater than the last accepted', () => {
     expect(() => checkIcFresh(1, undefined)).not.toThrow();
-    expect(thrown(() => checkIcFresh(0, undefined)).code).toBe(ErrorCode.SessionReplay);
-    expect(thrown(() => checkIcFresh(5, 5)).code).toBe(ErrorCode.SessionReplay);
-    expect(thrown(() => checkIcFresh(4, 5)).code).toBe(ErrorCode.SessionReplay);
+    expect(errorOf(() => checkIcFresh(0, undefined)).code).toBe(ErrorCode.SessionReplay);
+    expect(errorOf(() => checkIcFresh(5, 5)).code).toBe(ErrorCode.SessionReplay);
+    expect(errorOf(() => checkIcFresh(4, 5)).code).toBe(ErrorCode.SessionReplay);
     expect(() => checkIcFresh(6, 5)).not.toThrow();
   });
 
