@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ErrorCode, SimError } from '../../src/core/errors';
+import { ErrorCode } from '../../src/core/errors';
 import { defaultPresets, resolvePreset } from '../../src/hardware/preset-loader';
 import { matchPreset, normaliseUsbId } from '../../src/hardware/preset-match';
 import {
@@ -9,6 +9,7 @@ import {
   serialUriParams,
 } from '../../src/hardware/serial-settings';
 import { parseTransportUri } from '../../src/transport/uri';
+import { errorOf } from '../helpers/vectors';
 
 const PROBES = [
   'ansi-c12-optical-probe',
@@ -17,16 +18,6 @@ const PROBES = [
   'optical-probe-rts-powered',
   'optical-probe-self-powered',
 ];
-
-function thrown(f: () => unknown): SimError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SimError) return e;
-    throw e;
-  }
-  throw new Error('expected a SimError');
-}
 
 describe('normaliseUsbId', () => {
   it.each([
@@ -158,7 +149,7 @@ describe('presetSerialSettings', () => {
   });
 
   it('refuses a protocol the preset has no settings for, naming the ones it has', () => {
-    const e = thrown(() => presetSerialSettings(resolvePreset('iec-optical-probe'), 'c1218'));
+    const e = errorOf(() => presetSerialSettings(resolvePreset('iec-optical-probe'), 'c1218'));
     expect(e.code).toBe(ErrorCode.UsageError);
     expect(e.message).toBe(
       'hardware preset iec-optical-probe has no c1218 settings; it supports iec62056-21, hdlc',
@@ -168,14 +159,14 @@ describe('presetSerialSettings', () => {
 
   it('needs the switched-to rate for the data phase, and a sane one', () => {
     const p = resolvePreset('ftdi');
-    expect(thrown(() => presetSerialSettings(p, 'c1218', 'data')).message).toBe(
+    expect(errorOf(() => presetSerialSettings(p, 'c1218', 'data')).message).toBe(
       'the c1218 data phase needs the baud rate the session switched to',
     );
-    expect(thrown(() => presetSerialSettings(p, 'iec62056-21', 'data', { baudRate: 0 })).code).toBe(
+    expect(errorOf(() => presetSerialSettings(p, 'iec62056-21', 'data', { baudRate: 0 })).code).toBe(
       ErrorCode.UsageError,
     );
     expect(
-      thrown(() => presetSerialSettings(p, 'iec62056-21', 'data', { baudRate: 9600.5 })).message,
+      errorOf(() => presetSerialSettings(p, 'iec62056-21', 'data', { baudRate: 9600.5 })).message,
     ).toMatch(/9600\.5 is not an integer/);
   });
 });
@@ -203,13 +194,13 @@ describe('presetTimeouts', () => {
 
   it('refuses unknown names and values out of range', () => {
     const p = resolvePreset('ftdi');
-    const unknown = thrown(() => presetTimeouts(p, 'hdlc', { nope: 1 } as never));
+    const unknown = errorOf(() => presetTimeouts(p, 'hdlc', { nope: 1 } as never));
     expect(unknown.message).toBe('unknown hdlc timeout "nope"; known: responseMs, inactivityMs');
-    expect(thrown(() => presetTimeouts(p, 'c1218', { maxTries: 21 })).message).toBe(
+    expect(errorOf(() => presetTimeouts(p, 'c1218', { maxTries: 21 })).message).toBe(
       'c1218 timeout maxTries=21: expected an integer 1..20',
     );
-    expect(thrown(() => presetTimeouts(p, 'c1218', { responseMs: 0 })).code).toBe(ErrorCode.UsageError);
-    expect(thrown(() => presetTimeouts(p, 'c1218', { responseMs: '9' as never })).code).toBe(
+    expect(errorOf(() => presetTimeouts(p, 'c1218', { responseMs: 0 })).code).toBe(ErrorCode.UsageError);
+    expect(errorOf(() => presetTimeouts(p, 'c1218', { responseMs: '9' as never })).code).toBe(
       ErrorCode.UsageError,
     );
   });
