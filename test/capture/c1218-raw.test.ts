@@ -7,15 +7,15 @@
  */
 import { join } from 'node:path';
 import { captureC1218 } from '../../src/capture/c1218-capture';
-import { installSecrets, writeProfileFile, writeStateFile } from '../../src/capture/capture-files';
-import { secretVariable } from '../../src/capture/profile-doc';
+import { installSecrets, writeStateFile } from '../../src/capture/capture-files';
 import { readWholeTable } from '../../src/capture/table-reads';
 import { openC1218Session } from '../../src/migration/sessions/c1218-session';
 import { secretBytes } from '../../src/profiles/device-binding';
-import { loadProfile, validateProfileFile } from '../../src/profiles/loader';
+import { loadProfile } from '../../src/profiles/loader';
 import type { FirmwareProfile } from '../../src/profiles/schema';
-import { startSimulator, type Simulator } from '../../src/sim/simulator';
-import { removeTempDirs, tempDir } from '../e2e/helpers';
+import { startSimulator } from '../../src/sim/simulator';
+import { tempDir } from '../e2e/helpers';
+import { captureFixture } from './helpers';
 
 const ESME = 'secure-liberty100-esme-p4x2g04';
 const base = loadProfile(ESME).profile;
@@ -49,13 +49,7 @@ function meterProfile(): FirmwareProfile {
   return p;
 }
 
-const sims: Simulator[] = [];
-const vars: string[] = [];
-afterEach(async () => {
-  for (const s of sims.splice(0)) await s.close();
-  for (const v of vars.splice(0)) delete process.env[v];
-});
-afterAll(removeTempDirs);
+const { sims, writeCapture } = captureFixture();
 
 let n = 0;
 async function readBoth(uri: string, profile: FirmwareProfile, ids: number[]): Promise<Map<number, Buffer>> {
@@ -105,22 +99,11 @@ describe('C12.18 capture of tables the base profile does not lay out', () => {
     expect(outcome.profile.capture!.notReproduced.map((x) => x.item)).toEqual(['ST42']);
 
     // Written, validated, secrets supplied, served: the same bytes on the wire.
-    const dir = tempDir();
-    const file = join(dir, 'clone-raw.yaml');
-    const state = join(dir, 'clone-raw.db');
-    writeProfileFile(file, outcome.profile);
-    writeStateFile(state, outcome.state, outcome.events, outcome.profile.device.eventLogBound);
-    for (const l of base.accessLevels) {
-      const v = secretVariable('clone-raw', l.name);
-      process.env[v] = `hex:${secretBytes(l).toString('hex')}`;
-      vars.push(v);
-    }
-    const v = validateProfileFile(file);
-    if (!v.ok || !v.profile) throw new Error('invalid');
-    expect(installSecrets(state, v.profile)).toEqual(['reader', 'privileged', 'engineering']);
+    const clone = writeCapture(outcome, base, 'clone-raw');
+    expect(installSecrets(clone.state, clone.profile)).toEqual(['reader', 'privileged', 'engineering']);
     const cloneUri = `mem:capture-raw-${++n}`;
-    sims.push(await startSimulator({ profile: v.profile, listen: cloneUri, statePath: state }));
-    const served = await readBoth(cloneUri, v.profile, [MT7, MT9, 2, 6]);
+    sims.push(await startSimulator({ profile: clone.profile, listen: cloneUri, statePath: clone.state }));
+    const served = await readBoth(cloneUri, clone.profile, [MT7, MT9, 2, 6]);
     expect(served.get(2)).toEqual(original.get(2));
     expect(served.get(6)).toEqual(original.get(6));
     expect(served.get(MT9)).toEqual(BIG);

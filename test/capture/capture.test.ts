@@ -11,20 +11,14 @@ import { secretVariable } from '../../src/capture/profile-doc';
 import { secretBytes } from '../../src/profiles/device-binding';
 import { loadProfile, validateProfileFile } from '../../src/profiles/loader';
 import type { FirmwareProfile } from '../../src/profiles/schema';
-import { startSimulator, type Simulator } from '../../src/sim/simulator';
-import { cli, login, removeTempDirs, tempDir } from '../e2e/helpers';
+import { startSimulator } from '../../src/sim/simulator';
+import { cli, login, tempDir } from '../e2e/helpers';
+import { captureFixture, timeless } from './helpers';
 
 const ESME = 'secure-liberty100-esme-p4x2g04';
 const DLMS = 'generic-dlms-esme-v1';
 
-const sims: Simulator[] = [];
-const envSet: string[] = [];
-
-afterEach(async () => {
-  for (const s of sims.splice(0)) await s.close();
-  for (const v of envSet.splice(0)) delete process.env[v];
-});
-afterAll(removeTempDirs);
+const { sims, supplySecrets } = captureFixture();
 
 let n = 0;
 async function serve(dir: string, o: { profileId?: string; profile?: FirmwareProfile; statePath?: string }) {
@@ -37,28 +31,6 @@ async function serve(dir: string, o: { profileId?: string; profile?: FirmwarePro
   });
   sims.push(sim);
   return sim;
-}
-
-/** The interrogation document without what differs between two runs: times. */
-function timeless(doc: Record<string, unknown>): unknown {
-  const d = structuredClone(doc) as Record<string, unknown> & {
-    evidence: { field: string }[];
-    events: { at?: string }[] | null;
-  };
-  delete d['interrogatedAt'];
-  delete d['clock'];
-  d.evidence = d.evidence.filter((e) => e.field !== 'clock');
-  for (const e of d.events ?? []) delete e.at;
-  return d;
-}
-
-/** Export each access level's secret in the variable the captured profile names. */
-function supplySecrets(base: FirmwareProfile, capturedId: string): void {
-  for (const l of base.accessLevels) {
-    const v = secretVariable(capturedId, l.name);
-    process.env[v] = `hex:${secretBytes(l).toString('hex')}`;
-    envSet.push(v);
-  }
 }
 
 async function roundTrip(baseId: string, who: string[], name: string) {

@@ -4,44 +4,24 @@
  * the serial number). Both come back as constant objects, and the clone, interrogated with the
  * full profile, answers as the meter did (apart from timestamps). In memory (mem:).
  */
-import { join } from 'node:path';
 import { captureDlms, constantSpec } from '../../src/capture/dlms-capture';
-import { installSecrets, writeProfileFile, writeStateFile } from '../../src/capture/capture-files';
-import { secretVariable } from '../../src/capture/profile-doc';
+import { installSecrets } from '../../src/capture/capture-files';
 import { interrogate } from '../../src/migration/interrogate';
 import { openDlmsSession } from '../../src/migration/sessions/dlms-session';
 import { dlmsCredentialsFor } from '../../src/profiles/dlms-binding-client';
 import { secretBytes } from '../../src/profiles/device-binding';
-import { loadProfile, validateProfileFile } from '../../src/profiles/loader';
+import { loadProfile } from '../../src/profiles/loader';
 import type { FirmwareProfile } from '../../src/profiles/schema';
 import { axdr } from '../../src/protocols/dlms/axdr/builders';
-import { startSimulator, type Simulator } from '../../src/sim/simulator';
-import { removeTempDirs, tempDir } from '../e2e/helpers';
+import { startSimulator } from '../../src/sim/simulator';
+import { captureFixture, timeless } from './helpers';
 
 const DLMS = 'generic-dlms-esme-v1';
 const full = loadProfile(DLMS).profile;
 const secret = (level: string): Buffer => secretBytes(full.accessLevels.find((l) => l.name === level)!);
 const credentials = dlmsCredentialsFor(full, 'reader', secret);
 
-const sims: Simulator[] = [];
-const vars: string[] = [];
-afterEach(async () => {
-  for (const s of sims.splice(0)) await s.close();
-  for (const v of vars.splice(0)) delete process.env[v];
-});
-afterAll(removeTempDirs);
-
-function timeless(doc: object): unknown {
-  const d = structuredClone(doc) as Record<string, unknown> & {
-    evidence: { field: string }[];
-    events: { at?: string }[] | null;
-  };
-  delete d['interrogatedAt'];
-  delete d['clock'];
-  d.evidence = d.evidence.filter((e) => e.field !== 'clock');
-  for (const e of d.events ?? []) delete e.at;
-  return d;
-}
+const { sims, writeCapture } = captureFixture();
 
 const interrogateAt = (uri: string) =>
   interrogate(() => openDlmsSession({ connect: uri, profile: full, credentials, timeoutMs: 10_000 }));
@@ -117,21 +97,10 @@ describe('DLMS capture with a base that lacks objects', () => {
     ]);
     expect(outcome.profile.capture!.notReproduced).toEqual([]);
 
-    const dir = tempDir();
-    const file = join(dir, 'clone-opaque.yaml');
-    const state = join(dir, 'clone-opaque.db');
-    writeProfileFile(file, outcome.profile);
-    writeStateFile(state, outcome.state, outcome.events, outcome.profile.device.eventLogBound);
-    for (const l of full.accessLevels) {
-      const v = secretVariable('clone-opaque', l.name);
-      process.env[v] = `hex:${secretBytes(l).toString('hex')}`;
-      vars.push(v);
-    }
-    const v = validateProfileFile(file);
-    if (!v.ok || !v.profile) throw new Error('invalid');
-    installSecrets(state, v.profile);
+    const clone = writeCapture(outcome, full, 'clone-opaque');
+    installSecrets(clone.state, clone.profile);
     const cloneUri = 'mem:capture-dlms-opaque-b';
-    sims.push(await startSimulator({ profile: v.profile, listen: cloneUri, statePath: state }));
+    sims.push(await startSimulator({ profile: clone.profile, listen: cloneUri, statePath: clone.state }));
     const B = await interrogateAt(cloneUri);
     expect(timeless(B)).toEqual(timeless(A));
   });

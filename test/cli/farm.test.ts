@@ -1,34 +1,16 @@
-import { Command } from 'commander';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerFarm } from '../../src/cli/commands/farm';
-import type { Io } from '../../src/cli/output';
-import { runFarm } from '../../src/farm/farm-command';
 import { parseManifest } from '../../src/farm/manifest';
 import { connect } from '../../src/transport/open';
 import { C1218Client } from '../../src/protocols/c1218/client';
+import { startFarmCli } from '../farm/farm-cli';
 
 describe('smets1-sim farm', () => {
   it('serves the example fleet over C12.18 until a stop signal, writing the manifest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'smets1-farm-cli-'));
     const manifestFile = join(dir, 'manifest.json');
-    const signals = new EventEmitter();
-    const out: string[] = [];
-    const io: Io = { out: (t) => void out.push(t), err: (t) => void out.push(t) };
-    let code = -1;
-    const program = new Command().exitOverride();
-    registerFarm(
-      program,
-      io,
-      (c) => (code = c),
-      (o) => runFarm({ ...o, signals }),
-    );
-    const done = program.parseAsync([
-      'node',
-      'smets1-sim',
-      'farm',
+    const farm = startFarmCli([
       '--fleet',
       join(__dirname, '../../fleets/example.yaml'),
       '--state',
@@ -39,9 +21,10 @@ describe('smets1-sim farm', () => {
       '0',
     ]);
     // Wait until the farm says it serves, then talk C12.18 to one of its meters.
-    for (let i = 0; i < 400 && !out.some((l) => l.includes('meters serving')); i++)
-      await new Promise((r) => setTimeout(r, 25));
-    expect(out.join('\n')).toMatch(/\d+ meters serving; control API http:\/\/127\.0\.0\.1:\d+; manifest /);
+    await farm.serving();
+    expect(farm.out.join('\n')).toMatch(
+      /\d+ meters serving; control API http:\/\/127\.0\.0\.1:\d+; manifest /,
+    );
     const manifest = parseManifest(readFileSync(manifestFile, 'utf8'), manifestFile);
     const meter = manifest.meters.find((m) => m.endpoint.connect.startsWith('tcp://'))!;
     const t = await connect(meter.endpoint.connect);
@@ -50,8 +33,7 @@ describe('smets1-sim farm', () => {
     expect(ident.std).toBe(0);
     await client.terminate();
     await t.close();
-    signals.emit('SIGTERM', 'SIGTERM');
-    await done;
-    expect(code).toBe(0);
+    await farm.stop();
+    expect(farm.code).toBe(0);
   });
 });

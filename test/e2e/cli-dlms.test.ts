@@ -42,18 +42,21 @@ describe.each([
   ['HDLC over TCP', undefined],
   ['the wrapper', 'wrapper'],
 ] as const)('smets1-sim against a DLMS ESME over %s', (_label, link) => {
-  const linkFlags = link ? ['--link', link] : [];
+  /** The flags that reach this ESME over this link. */
+  const meterFlags = (sim: Simulator): string[] => [
+    '--connect',
+    sim.endpoint.connect!,
+    '--profile',
+    DLMS_ESME,
+    ...(link ? ['--link', link] : []),
+  ];
 
   it('interrogate as reader (LLS password flag): the card, the session, no secret printed', async () => {
     const sim = await esme(link);
     try {
       const r = await cli(
         'interrogate',
-        '--connect',
-        sim.endpoint.connect!,
-        '--profile',
-        DLMS_ESME,
-        ...linkFlags,
+        ...meterFlags(sim),
         '--association',
         'reader',
         '--password',
@@ -85,11 +88,7 @@ describe.each([
 
       const table = await cli(
         'interrogate',
-        '--connect',
-        sim.endpoint.connect!,
-        '--profile',
-        DLMS_ESME,
-        ...linkFlags,
+        ...meterFlags(sim),
         '--association',
         '32', // the reader's client SAP
         '--password',
@@ -113,17 +112,7 @@ describe.each([
         .join(''),
     );
     try {
-      const r = await cli(
-        'clear',
-        '--connect',
-        sim.endpoint.connect!,
-        '--profile',
-        DLMS_ESME,
-        ...linkFlags,
-        '--credentials',
-        keys,
-        '--json',
-      );
+      const r = await cli('clear', ...meterFlags(sim), '--credentials', keys, '--json');
       expect(r.err).toBe('');
       expect(r.code).toBe(0);
       const doc = r.json<{ ok: boolean; cleared: boolean; after: { cardRecord: null; siteId: null } }>();

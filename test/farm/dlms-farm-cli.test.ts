@@ -4,21 +4,17 @@
  * and a DLMS session over the TCP wrapper (the default on tcp-listen) reads a meter's card while
  * a C12.18 client identifies a Secure meter; SIGTERM stops it with exit 0.
  */
-import { Command } from 'commander';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerFarm } from '../../src/cli/commands/farm';
-import type { Io } from '../../src/cli/output';
 import { farmDlmsProfile } from '../../src/farm/dlms-serving';
-import { runFarm } from '../../src/farm/farm-command';
 import { parseManifest } from '../../src/farm/manifest';
 import { openDlmsSession } from '../../src/migration/sessions/dlms-session';
 import { C1218Client } from '../../src/protocols/c1218/client';
 import { dlmsCredentialsFor } from '../../src/profiles/dlms-binding-client';
 import { loadProfile } from '../../src/profiles/loader';
 import { connect } from '../../src/transport/open';
+import { startFarmCli } from './farm-cli';
 
 const FLEET = `
 fleet: mixed-cli
@@ -44,31 +40,10 @@ it('smets1-sim farm serves C12.18 and DLMS groups of one fleet file until SIGTER
   const fleetFile = join(dir, 'fleet.yaml');
   writeFileSync(fleetFile, FLEET);
   const manifestFile = join(dir, 'manifest.json');
-  const signals = new EventEmitter();
-  const out: string[] = [];
-  const io: Io = { out: (t) => void out.push(t), err: (t) => void out.push(t) };
-  let code = -1;
-  const program = new Command().exitOverride();
-  registerFarm(
-    program,
-    io,
-    (c) => (code = c),
-    (o) => runFarm({ ...o, signals }),
-  );
-  const done = program.parseAsync([
-    'node',
-    'smets1-sim',
-    'farm',
-    '--fleet',
-    fleetFile,
-    '--manifest',
-    manifestFile,
-    '--no-api',
-  ]);
+  const farm = startFarmCli(['--fleet', fleetFile, '--manifest', manifestFile, '--no-api']);
   try {
-    for (let i = 0; i < 400 && !out.some((l) => l.includes('meters serving')); i++)
-      await new Promise((r) => setTimeout(r, 25));
-    expect(out.join('\n')).toContain('farm mixed-cli shard 0/1: 4 meters serving');
+    await farm.serving();
+    expect(farm.out.join('\n')).toContain('farm mixed-cli shard 0/1: 4 meters serving');
     const manifest = parseManifest(readFileSync(manifestFile, 'utf8'), manifestFile);
 
     const dlms = manifest.meters.find((m) => m.group === 'generic' && m.card)!;
@@ -91,9 +66,8 @@ it('smets1-sim farm serves C12.18 and DLMS groups of one fleet file until SIGTER
     await client.terminate();
     await t.close();
   } finally {
-    signals.emit('SIGTERM', 'SIGTERM');
-    await done;
+    await farm.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  expect(code).toBe(0);
+  expect(farm.code).toBe(0);
 });

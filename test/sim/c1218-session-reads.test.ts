@@ -20,6 +20,21 @@ function label(r: PsemRequest): string {
   return r.service;
 }
 
+/**
+ * The tables one interrogation reads after logon: identity: ST1 (from logon) + MT5; registration:
+ * MT2 + MT1 (Site ID); card: MT1 again, served from this interrogation's read; prepayment: MT3 +
+ * MT6; clock; migration state.
+ */
+const INTERROGATION_READS = [
+  'read MT5',
+  'read MT2',
+  'read MT1',
+  'read MT3',
+  'read MT6',
+  'read ST52',
+  'read MT4',
+];
+
 async function rig(): Promise<{
   meter: ReturnType<typeof makeMeter>['meter'];
   clock: ReturnType<typeof makeMeter>['clock'];
@@ -60,15 +75,7 @@ describe('C12.18 MeterSession reads', () => {
       'logon',
       'read ST1',
       'security',
-      // identity: ST1 (from logon) + MT5; registration: MT2 + MT1 (Site ID); card: MT1 again,
-      // served from this interrogation's read; prepayment: MT3 + MT6; clock; migration state.
-      'read MT5',
-      'read MT2',
-      'read MT1',
-      'read MT3',
-      'read MT6',
-      'read ST52',
-      'read MT4',
+      ...INTERROGATION_READS,
       'logoff',
       'terminate',
     ]);
@@ -93,15 +100,7 @@ describe('C12.18 MeterSession reads', () => {
     expect(second.cardRecord).toEqual({ present: false });
     expect(second.registration?.siteId).toBeNull();
     // ST1 is the session's; every other table is read again, MT1 once.
-    expect(requests.filter((r) => r.startsWith('read'))).toEqual([
-      'read MT5',
-      'read MT2',
-      'read MT1',
-      'read MT3',
-      'read MT6',
-      'read ST52',
-      'read MT4',
-    ]);
+    expect(requests.filter((r) => r.startsWith('read'))).toEqual(INTERROGATION_READS);
     await drive(clock, s.close());
   });
 

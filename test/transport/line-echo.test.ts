@@ -124,52 +124,49 @@ describe('echoStep: properties', () => {
     }
     return out;
   };
-
-  it('an echoing line: exactly the reply comes out, whatever the chunking', () => {
+  /** A property over 1 to 5 request/reply rounds and random cut points to chunk them at. */
+  const forRounds = (body: (rounds: [Buffer, Buffer][], cuts: number[]) => void): void =>
     fc.assert(
       fc.property(
         fc.array(fc.tuple(block, block), { minLength: 1, maxLength: 5 }),
         fc.array(fc.nat(400)),
-        (rounds, cuts) => {
-          const inputs: EchoInput[] = [];
-          const replies: Buffer[] = [];
-          for (const [request, reply] of rounds) {
-            inputs.push(tx(request));
-            for (const c of chunked(Buffer.concat([request, reply]), cuts)) inputs.push(rx(c));
-            replies.push(reply);
-          }
-          const r = run(inputs);
-          expect(r.out.equals(Buffer.concat(replies))).toBe(true);
-          expect(r.stripped).toBe(rounds.reduce((n, [q]) => n + q.length, 0));
-        },
+        body,
       ),
     );
+
+  it('an echoing line: exactly the reply comes out, whatever the chunking', () => {
+    forRounds((rounds, cuts) => {
+      const inputs: EchoInput[] = [];
+      const replies: Buffer[] = [];
+      for (const [request, reply] of rounds) {
+        inputs.push(tx(request));
+        for (const c of chunked(Buffer.concat([request, reply]), cuts)) inputs.push(rx(c));
+        replies.push(reply);
+      }
+      const r = run(inputs);
+      expect(r.out.equals(Buffer.concat(replies))).toBe(true);
+      expect(r.stripped).toBe(rounds.reduce((n, [q]) => n + q.length, 0));
+    });
   });
 
   it('a line without echo: nothing is lost, duplicated or reordered once the expectation ends', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(block, block), { minLength: 1, maxLength: 5 }),
-        fc.array(fc.nat(400)),
-        (rounds, cuts) => {
-          const inputs: EchoInput[] = [];
-          const received: Buffer[] = [];
-          let now = 0;
-          for (const [request, reply] of rounds) {
-            // A reply that begins with the whole request is indistinguishable from an echo.
-            fc.pre(!reply.subarray(0, request.length).equals(request));
-            inputs.push(tx(request, now + 10));
-            for (const c of chunked(reply, cuts)) inputs.push(rx(c, now));
-            received.push(reply);
-            now += 20;
-            inputs.push({ kind: 'expire', now });
-          }
-          const r = run(inputs);
-          expect(r.out.equals(Buffer.concat(received))).toBe(true);
-          expect(r.state.expected).toHaveLength(0);
-        },
-      ),
-    );
+    forRounds((rounds, cuts) => {
+      const inputs: EchoInput[] = [];
+      const received: Buffer[] = [];
+      let now = 0;
+      for (const [request, reply] of rounds) {
+        // A reply that begins with the whole request is indistinguishable from an echo.
+        fc.pre(!reply.subarray(0, request.length).equals(request));
+        inputs.push(tx(request, now + 10));
+        for (const c of chunked(reply, cuts)) inputs.push(rx(c, now));
+        received.push(reply);
+        now += 20;
+        inputs.push({ kind: 'expire', now });
+      }
+      const r = run(inputs);
+      expect(r.out.equals(Buffer.concat(received))).toBe(true);
+      expect(r.state.expected).toHaveLength(0);
+    });
   });
 });
 
