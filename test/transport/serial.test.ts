@@ -1,4 +1,13 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, SimError } from '../../src/core/errors';
@@ -46,19 +55,37 @@ describe('serial: open errors name the URI and the cause', () => {
     expect(e.message).toMatch(new RegExp(`^serial:${file}: open failed: not a serial device \\(`));
   });
 
-  const root = process.getuid?.() === 0;
-  (root ? it.skip : it)(
-    `no permission -> TransportPermissionDenied with the dialout hint${root ? ' (skipped: running as root, which bypasses file modes)' : ''}`,
-    async () => {
+  /**
+   * A path this process may not open read-write. A normal user: a file with mode 000. Root
+   * bypasses file modes, but not a read-only sysfs attribute (EACCES even for root), so the test
+   * runs there too; it is skipped, saying why, only where neither exists.
+   */
+  function deniedPath(): string | undefined {
+    if (process.getuid?.() !== 0) {
       const file = join(dir, 'no-access');
       writeFileSync(file, '');
       chmodSync(file, 0o000);
-      const e = await openError(`serial:${file}`);
+      return file;
+    }
+    for (const p of ['/sys/kernel/uevent_seqnum', '/sys/kernel/profiling']) {
+      try {
+        closeSync(openSync(p, 'r+'));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EACCES') return p;
+      }
+    }
+    return undefined;
+  }
+  const denied = deniedPath();
+  (denied ? it : it.skip)(
+    `no permission -> TransportPermissionDenied with the dialout hint${denied ? '' : ' (skipped: running as root with no read-only sysfs attribute, so nothing refuses a read-write open)'}`,
+    async () => {
+      const e = await openError(`serial:${denied!}`);
       expect(e.code).toBe(ErrorCode.TransportPermissionDenied);
       expect(e.message).toContain('dialout');
     },
   );
-  if (root) console.log('serial permission test skipped: running as root, which bypasses file modes');
+  if (!denied) console.log('serial permission test skipped: root, and no read-only sysfs attribute to open');
 
   it('mark/space parity and 1.5 stop bits -> TransportSettingsInvalid on Linux, before touching the device', async () => {
     const e = await openError('serial:/dev/ttyUSB_smets1_missing?parity=mark');
