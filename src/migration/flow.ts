@@ -89,8 +89,8 @@ export interface MigrationFlowOptions {
   /**
    * What the first interrogation reads: 'all' (default) every field; 'checks' only what the
    * rule set's checks need (fieldsForChecks) and what the flow itself needs (FLOW_READS: the
-   * migration state and the card record), the rest listed in its `notRead`. The migrate, clear and verify steps read
-   * what they need either way; verify reads every field.
+   * migration state and the card record), the rest listed in its `notRead`. The migrate, clear
+   * and verify steps read what they need either way; verify reads every field.
    */
   reads?: InterrogationReads;
   /** A name for reports (farm meter id, endpoint). */

@@ -115,6 +115,8 @@ export async function interrogateWith(
     schema: z.ZodType<T>,
     op: (s: MeterSession) => Promise<Reading<T>>,
   ): Promise<T | null> => {
+    // A field left out of `fields` is not asked for (session always is: it starts the read).
+    if (field !== 'session' && !reads(field)) return null;
     // A fault while obtaining the session (logon refused, wrong meter) is not missing data
     // for this field: it ends the interrogation.
     let acquireFault: unknown;
@@ -167,46 +169,44 @@ export async function interrogateWith(
   const session = await read('session', fastSessionIdentification, SessionIdentificationSchema, (s) =>
     s.identify(),
   );
-  const identity = reads('identity')
-    ? await read('identity', fastDeviceIdentity, DeviceIdentitySchema, (s) => s.readIdentity())
-    : null;
-  const registration = reads('registration')
-    ? await read('registration', fastMeterRegistration, MeterRegistrationSchema, (s) => s.readRegistration())
-    : null;
+  const identity = await read('identity', fastDeviceIdentity, DeviceIdentitySchema, (s) => s.readIdentity());
+  const registration = await read('registration', fastMeterRegistration, MeterRegistrationSchema, (s) =>
+    s.readRegistration(),
+  );
   // Wrapped so that "no card held" (null from the session) and "unreadable" (null here) differ.
-  const card = reads('cardRecord')
-    ? await read('cardRecord', fastCardRecordField, CardRecordFieldSchema, async (s) => {
-        const r = await s.readCardRecord();
-        const value: CardRecordField = r.value === null ? { present: false } : { present: true, ...r.value };
-        return { value, evidence: r.evidence };
-      })
-    : null;
-  const prepayment = reads('prepayment')
-    ? await read('prepayment', fastPrepaymentSummary, PrepaymentSummarySchema, (s) =>
-        s.readPrepaymentSummary(),
-      )
-    : null;
-  const clockReading = !reads('clock')
-    ? null
-    : await read('clock', fastClockReading, ClockReadingSchema, async (s): Promise<Reading<ClockReading>> => {
-        // Skew against the midpoint of the request/response round trip.
-        const before = clock.now();
-        const r = await s.readClock();
-        const host = Math.round((before + clock.now()) / 2);
-        return {
-          value: { meterTime: iso(r.value), hostTime: iso(host), skewMs: Math.round(r.value - host) },
-          evidence: r.evidence,
-        };
-      });
-  const migrationState = reads('migrationState')
-    ? await read('migrationState', fastMigrationState, MigrationStateSchema, (s) => s.readMigrationState())
-    : null;
-  // A tail of 0 reads no events and says so with an empty list (the log was not asked for).
-  const events = !reads('events')
-    ? null
-    : tail > 0
+  const card = await read('cardRecord', fastCardRecordField, CardRecordFieldSchema, async (s) => {
+    const r = await s.readCardRecord();
+    const value: CardRecordField = r.value === null ? { present: false } : { present: true, ...r.value };
+    return { value, evidence: r.evidence };
+  });
+  const prepayment = await read('prepayment', fastPrepaymentSummary, PrepaymentSummarySchema, (s) =>
+    s.readPrepaymentSummary(),
+  );
+  const clockReading = await read(
+    'clock',
+    fastClockReading,
+    ClockReadingSchema,
+    async (s): Promise<Reading<ClockReading>> => {
+      // Skew against the midpoint of the request/response round trip.
+      const before = clock.now();
+      const r = await s.readClock();
+      const host = Math.round((before + clock.now()) / 2);
+      return {
+        value: { meterTime: iso(r.value), hostTime: iso(host), skewMs: Math.round(r.value - host) },
+        evidence: r.evidence,
+      };
+    },
+  );
+  const migrationState = await read('migrationState', fastMigrationState, MigrationStateSchema, (s) =>
+    s.readMigrationState(),
+  );
+  // A tail of 0 asks the meter for nothing and says so with an empty list.
+  const events =
+    tail > 0
       ? await read('events', fastMeterEvents, EVENT_LIST, (s) => s.readEventLog(tail))
-      : [];
+      : reads('events')
+        ? []
+        : null;
 
   // Every part was checked (and copied in its schema's key order) above, gaps and evidence
   // are built here, so the whole needs no second pass: it is InterrogationResultSchema's
