@@ -225,6 +225,19 @@ describe('HdlcFramer properties (fast-check)', () => {
     expect(frames(out)).toEqual([Buffer.concat([truncated, snrm]).toString('hex')]);
   });
 
+  it('a truncated copy whose length reaches onto the flag after the next frame, with a checking FCS, is one frame', () => {
+    // Counterexample from CI (fast-check seed -1691502337): the announced 15 bytes end on the
+    // opening flag of the frame after, which then also serves as this frame's closing flag.
+    const truncated = Buffer.from('7ea00f037b022c', 'hex');
+    const next = Buffer.from('7ea00703215111e47e', 'hex');
+    const after = Buffer.from('7ea00802232193bd647e', 'hex');
+    const out = [...new HdlcFramer().push(Buffer.concat([truncated, next, after]))];
+    expect(frames(out)).toEqual([
+      Buffer.concat([truncated, next, after.subarray(0, 1)]).toString('hex'),
+      after.toString('hex'),
+    ]);
+  });
+
   it('mutated frames between valid ones never cost the valid ones (100,000 items)', () => {
     const item = fc.tuple(mutatedFrame, fc.constantFrom(...ALL));
     fc.assert(
@@ -239,14 +252,15 @@ describe('HdlcFramer properties (fast-check)', () => {
           // Every valid frame comes out, in order; a mutant may itself still be a valid frame
           // (e.g. a flipped bit in a flag-free spot of a truncated copy), so match as a subsequence.
           // One more ambiguity the wire cannot resolve: a truncated copy whose length field reaches
-          // exactly to the end of the next valid frame, and whose FCS then happens to check
-          // (about 1 in 65,536; seen once in CI, seed -1015301150), IS a valid frame that contains
-          // it. So a valid frame counts as delivered when it comes out alone or inside such a frame.
+          // to the end of the next valid frame (or one byte on, onto the flag the frame after
+          // shares), and whose FCS then happens to check (about 1 in 65,536; seen in CI, seeds
+          // -1015301150 and -1691502337), IS a valid frame that contains it. So a valid frame
+          // counts as delivered when it comes out alone or inside such a frame.
           const got = frames(out);
           let k = 0;
           for (const [, good] of pairs) {
             const hex = good.toString('hex');
-            while (k < got.length && got[k] !== hex && !got[k]!.endsWith(hex)) k++;
+            while (k < got.length && !got[k]!.includes(hex)) k++;
             if (k === got.length) throw new Error(`valid frame ${hex} lost`);
             k++;
           }
